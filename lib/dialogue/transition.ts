@@ -1,0 +1,54 @@
+import type { SmtpError } from '../errors';
+
+/**
+ * Where a session stands. A connect passes through `connecting`, `greeting`, `ehlo` (or `helo`),
+ * `starttls` and a second `ehlo` when upgrading, `authenticating`, and ends at `connected`.
+ */
+export type SessionStatus =
+  | 'idle'
+  | 'connecting'
+  | 'greeting'
+  | 'ehlo'
+  | 'helo'
+  | 'starttls'
+  | 'authenticating'
+  | 'connected'
+  | 'sending'
+  | 'quitting'
+  | 'closed';
+
+/** What is known of the TLS layer once it is in force. */
+export interface TlsInfo {
+  /** e.g. `TLSv1.3` */
+  protocol: string | null;
+  /** e.g. `TLS_AES_256_GCM_SHA384` */
+  cipher: string;
+  /** Whether the certificate was verified against the trusted CAs. */
+  authorized: boolean;
+}
+
+/**
+ * A snapshot of a session, as `state$` and `connect()` emit it.
+ *
+ * @example
+ * ```ts
+ * session.state$.subscribe((s: SessionState) => console.log(s.status, s.error?.code ?? ''));
+ * ```
+ */
+export interface SessionState {
+  status: SessionStatus;
+  server?: { host: string; port: number };
+  /** The SASL mechanism in use, from `authenticating` on. */
+  mechanism?: string;
+  /** Why the session closed, on a `closed` state that was not asked for. */
+  error?: SmtpError;
+  /** True while TLS is in force. */
+  secure: boolean;
+  tls?: TlsInfo;
+}
+
+/** A step of a protocol phase: the status it enters, with what it learned. */
+export interface Transition {
+  status: SessionStatus;
+  mechanism?: string;
+}

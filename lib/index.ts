@@ -1,0 +1,19 @@
+/**
+ * rx-smtp: a reactive SMTP client for Node.js on RxJS 7.
+ *
+ * @example
+ * ```ts
+ * import { createSession } from 'rx-smtp';
+ * const session = createSession({ timeout: 10_000 });
+ * session.connect('smtp://localhost:2525').subscribe((s) => console.log(s.status));
+ * ```
+ * @packageDocumentation
+ */
+export type { ServerAddress } from './address';
+export type { SessionState, SessionStatus, TlsInfo } from './dialogue/transition';
+export { SmtpError, type SmtpErrorCode } from './errors';
+export type { SessionOptions, TlsMode } from './options';
+export { parseReplies } from './reply/parse-replies';
+export type { EnhancedStatus, SmtpReply } from './reply/reply';
+export { createSession, type SmtpSession } from './session';
+export type { TranscriptLine } from './transport/transcript';

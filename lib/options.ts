@@ -1,0 +1,138 @@
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { SmtpError } from './errors';
+import { DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_LINES, DEFAULT_MAX_REPLY_BYTES } from './reply/reply-parser';
+
+/**
+ * How TLS is used: `'starttls'` upgrades when the server offers STARTTLS, `'starttls-required'`
+ * refuses to go on without it, `'implicit'` speaks TLS from the first byte (port 465), `'none'` never
+ * upgrades.
+ */
+export type TlsMode = 'starttls' | 'starttls-required' | 'implicit' | 'none';
+
+/**
+ * Options of {@link createSession}. Every key is optional; an unknown key or a bad value makes
+ * `createSession` throw an `EINVAL` {@link SmtpError}.
+ *
+ * @example
+ * ```ts
+ * const session = createSession({ timeout: 30_000, clientName: 'client.example.com' });
+ * ```
+ */
+export interface SessionOptions {
+  /** Milliseconds to wait for each reply, for the TCP connect and for the TLS handshake. Default 60 000. */
+  timeout?: number;
+  /** The EHLO/HELO argument. Default: this machine's host name, or an address literal such as `[127.0.0.1]`. */
+  clientName?: string;
+  /** SASL mechanisms the client may use, in order of preference. Default: SCRAM-SHA-256, SCRAM-SHA-1, CRAM-MD5, PLAIN, LOGIN. */
+  authMechanisms?: readonly string[];
+  /** TLS mode; default `'starttls'`, or `'implicit'` for `smtps://` URLs and port 465. */
+  tls?: TlsMode;
+  /** Passed to `tls.connect` (ca, cert, key, minVersion, servername, rejectUnauthorized, ...). */
+  tlsOptions?: TlsConnectionOptions;
+  /** Allow AUTH over a connection without TLS. Default false: credentials never travel in clear text. */
+  allowInsecureAuth?: boolean;
+  /** Longest reply line accepted, in octets without CRLF. Default 4096. */
+  maxLineLength?: number;
+  /** Most lines accepted in one reply. Default 256. */
+  maxLines?: number;
+  /** Most octets accepted in one reply. Default 65 536. */
+  maxReplyBytes?: number;
+}
+
+/** The options with every default filled in. */
+export interface ResolvedOptions {
+  timeout: number;
+  clientName: string | undefined;
+  authMechanisms: readonly string[] | undefined;
+  tls: TlsMode | undefined;
+  tlsOptions: TlsConnectionOptions;
+  allowInsecureAuth: boolean;
+  limits: { maxLineLength: number; maxLines: number; maxReplyBytes: number };
+}
+
+/** RFC 5321 4.5.3.2 suggests minutes per command; one minute keeps a dead server from pinning a session. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+/** setTimeout's own ceiling (2^31 - 1 ms); a longer delay would fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+const TLS_MODES: readonly TlsMode[] = ['starttls', 'starttls-required', 'implicit', 'none'];
+
+type Checker = (value: unknown, key: string) => void;
+const CHECKS: Record<keyof SessionOptions, Checker> = {
+  timeout: (v, k) => positiveInteger(v, k, MAX_TIMEOUT_MS),
+  clientName: (v, k) => checkClientName(v, k),
+  authMechanisms: (v, k) => {
+    if (!Array.isArray(v) || v.length === 0 || !v.every((m) => typeof m === 'string' && /^[A-Za-z0-9_-]{1,20}$/.test(m))) {
+      throw invalid(`${k} must be a non-empty array of SASL mechanism names`);
+    }
+  },
+  tls: (v, k) => {
+    if (!TLS_MODES.includes(v as TlsMode)) throw invalid(`${k} must be one of ${TLS_MODES.join(', ')}`);
+  },
+  tlsOptions: (v, k) => {
+    if (v === null || typeof v !== 'object') throw invalid(`${k} must be an object`);
+  },
+  allowInsecureAuth: (v, k) => {
+    if (typeof v !== 'boolean') throw invalid(`${k} must be a boolean`);
+  },
+  maxLineLength: (v, k) => positiveInteger(v, k, 1 << 20),
+  maxLines: (v, k) => positiveInteger(v, k, 1 << 16),
+  maxReplyBytes: (v, k) => positiveInteger(v, k, 1 << 24),
+};
+
+/**
+ * Checks and completes {@link SessionOptions}; throws an `EINVAL` {@link SmtpError} for an unknown key
+ * or a bad value.
+ */
+export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
+  if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+  for (const [key, value] of Object.entries(options)) {
+    const check = CHECKS[key as keyof SessionOptions];
+    if (check === undefined) throw invalid(`unknown option ${JSON.stringify(key)}`);
+    if (value !== undefined) check(value, key);
+  }
+  return {
+    timeout: options.timeout ?? DEFAULT_TIMEOUT_MS,
+    clientName: options.clientName,
+    authMechanisms: options.authMechanisms?.map((m) => m.toUpperCase()),
+    tls: options.tls,
+    tlsOptions: options.tlsOptions ?? {},
+    allowInsecureAuth: options.allowInsecureAuth ?? false,
+    limits: {
+      maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+      maxLines: options.maxLines ?? DEFAULT_MAX_LINES,
+      maxReplyBytes: options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
+    },
+  };
+}
+
+/**
+ * Throws `EINVAL` when text that goes on the wire as is holds CR, LF or NUL, or a character that
+ * becomes one when narrowed to a byte (U+010A, U+010D, U+0100, ...): some stacks do narrow.
+ */
+export function assertSafeText(value: string, what: string): void {
+  for (let i = 0; i < value.length; i++) {
+    const low = value.charCodeAt(i) & 0xff;
+    if (low === 0x0a || low === 0x0d || low === 0x00) {
+      throw invalid(`${what} must not contain CR, LF or NUL (or characters that narrow to them)`);
+    }
+  }
+}
+
+// EHLO's argument is a domain or an address literal (RFC 5321 4.1.1.1): no white space or controls.
+const CLIENT_NAME_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9])?|\[[A-Za-z0-9:.]+\])$/;
+
+function checkClientName(value: unknown, key: string): void {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(`${key} must be a non-empty string`);
+  assertSafeText(value, key);
+  if (!CLIENT_NAME_PATTERN.test(value)) throw invalid(`${key} must be a domain name or an address literal like [192.0.2.1]`);
+}
+
+function positiveInteger(value: unknown, key: string, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw invalid(`${key} must be an integer in 1..${max}`);
+  }
+}
+
+function invalid(message: string): SmtpError {
+  return new SmtpError('EINVAL', message);
+}

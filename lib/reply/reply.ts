@@ -1,0 +1,64 @@
+/**
+ * A parsed SMTP reply (RFC 5321 section 4.2).
+ *
+ * @example
+ * ```ts
+ * const reply: SmtpReply = { code: 250, lines: ['2.1.0 Ok'], enhanced: { class: 2, subject: 1, detail: 0 } };
+ * ```
+ */
+export interface SmtpReply {
+  /** The three-digit reply code, e.g. 250. */
+  code: number;
+  /** The text of each line after the code and its separator, enhanced status code included. */
+  lines: string[];
+  /** The RFC 3463 enhanced status code, when the first line carries one whose class matches the reply code. */
+  enhanced?: EnhancedStatus;
+}
+
+/**
+ * An RFC 3463 enhanced status code, `class.subject.detail`.
+ *
+ * @example
+ * ```ts
+ * const status: EnhancedStatus = { class: 5, subject: 7, detail: 8 }; // 5.7.8 authentication credentials invalid
+ * ```
+ */
+export interface EnhancedStatus {
+  class: number;
+  subject: number;
+  detail: number;
+}
+
+/** The first digit of a reply code, as RFC 5321 section 4.2.1 names them. */
+export const enum ReplyClass {
+  PositivePreliminary = 1,
+  PositiveCompletion = 2,
+  PositiveIntermediate = 3,
+  TransientNegative = 4,
+  PermanentNegative = 5,
+}
+
+/**
+ * The class (first digit) of a reply code.
+ *
+ * @example
+ * ```ts
+ * replyClass({ code: 354, lines: [] }); // 3
+ * ```
+ */
+export function replyClass(reply: SmtpReply): number {
+  return Math.floor(reply.code / 100);
+}
+
+/**
+ * The reply as it stood on the wire, one string per line, CRLF excluded.
+ *
+ * @example
+ * ```ts
+ * formatReply({ code: 250, lines: ['a', 'b'] }); // ['250-a', '250 b']
+ * ```
+ */
+export function formatReply(reply: SmtpReply): string[] {
+  if (reply.lines.length === 0) return [String(reply.code)];
+  return reply.lines.map((line, i) => `${reply.code}${i === reply.lines.length - 1 ? ' ' : '-'}${line}`);
+}

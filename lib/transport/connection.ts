@@ -1,0 +1,310 @@
+import * as tls from 'node:tls';
+import { AsyncSubject, Observable, Subject, Subscription, defer, fromEvent, merge, take, timer } from 'rxjs';
+import { SmtpError, replyError, socketError } from '../errors';
+import { formatReply, type SmtpReply } from '../reply/reply';
+import { ReplyParser, type ReplyLimits } from '../reply/reply-parser';
+import { sanitize } from '../reply/sanitize';
+import type { ReadyEvent, SmtpSocket } from './socket';
+import { REDACTED, type TranscriptLine } from './transcript';
+
+/** One command line to write, and how to treat it and its reply. */
+export interface CommandSpec {
+  /** The line without CRLF. */
+  line: string;
+  /** What the transcript and errors show instead of `line` (AUTH payloads). */
+  redacted?: string;
+  /** Show the reply as `[redacted]` in the transcript (AUTH challenges). */
+  redactReply?: boolean;
+  /**
+   * The reply ends the plain-text part of the connection (STARTTLS): any byte after it is a
+   * response-injection attempt, and nothing more is read from this socket.
+   */
+  last?: boolean;
+}
+
+interface Waiter {
+  /** The command as errors may show it (redacted), or undefined for the greeting. */
+  readonly command: string | undefined;
+  readonly reply$: AsyncSubject<SmtpReply>;
+  readonly redactReply: boolean;
+  readonly last: boolean;
+}
+
+/** Settings of a {@link Connection}. */
+export interface ConnectionOptions {
+  /** Milliseconds for the TCP (or TLS) connect and for each reply. */
+  timeout: number;
+  limits: ReplyLimits;
+}
+
+const CRLF = '\r\n';
+
+/**
+ * One SMTP connection: writes command lines, matches replies to them strictly in order, and turns
+ * silence into `ETIMEDOUT`, a close into `ESHUTDOWN`, and a reply nobody asked for into
+ * `ESERVERSYNC`. The first fatal error ends it: every waiting command errors with it and it is
+ * published on `failure$`. The timer covers the oldest unanswered command from the moment it became
+ * the oldest, so pipelined commands each get the full timeout and a trickling server still ends.
+ *
+ * @example
+ * ```ts
+ * const conn = new Connection(socket, 'connect', { timeout: 10_000, limits });
+ * conn.ready$.pipe(concatMap(() => conn.read())).subscribe((greeting) => console.log(greeting.code));
+ * ```
+ */
+export class Connection {
+  /** Every reply, in order. */
+  readonly replies$ = new Subject<SmtpReply>();
+  /** Every line written and read, redacted and sanitised. */
+  readonly transcript$ = new Subject<TranscriptLine>();
+  /** Emits the fatal error once when the connection dies by any cause other than {@link destroy}. */
+  readonly failure$ = new AsyncSubject<SmtpError>();
+  /** Completes when the socket is connected (for implicit TLS: once the handshake is done). */
+  readonly ready$: Observable<void>;
+
+  private socket: SmtpSocket;
+  /** Sockets under the current one (the plain socket under TLS), destroyed with it. */
+  private readonly underlying: SmtpSocket[] = [];
+  private parser: ReplyParser;
+  private readonly pending: Waiter[] = [];
+  private wiring = new Subscription();
+  /** Completes when the current socket is ready; errors if the connection ends first. */
+  private ready = new AsyncSubject<void>();
+  private replyTimer: Subscription | undefined;
+  private connected = false;
+  private ended = false;
+
+  constructor(
+    socket: SmtpSocket,
+    readyEvent: ReadyEvent,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.socket = socket;
+    this.parser = new ReplyParser(options.limits);
+    this.ready$ = this.attach(socket, readyEvent);
+  }
+
+  /** True once the connection has ended, by failure or by {@link destroy}. */
+  get isClosed(): boolean {
+    return this.ended;
+  }
+
+  /** The socket currently carrying the conversation (the TLS socket after an upgrade). */
+  get currentSocket(): SmtpSocket {
+    return this.socket;
+  }
+
+  /** Waits for a reply without writing anything first (the greeting). Cold. */
+  read(): Observable<SmtpReply> {
+    return defer(() => this.enqueue({ line: '', redacted: undefined }).reply$);
+  }
+
+  /** Writes one command and emits its reply. Cold: nothing is written before subscription. */
+  request(command: CommandSpec): Observable<SmtpReply> {
+    return defer(() => this.write([command])[0]!);
+  }
+
+  /**
+   * Writes several commands in one socket write (RFC 2920 pipelining) at once, and returns one
+   * Observable per command for its reply, in order. Hot: the write happens now.
+   */
+  write(commands: readonly CommandSpec[]): Observable<SmtpReply>[] {
+    if (this.ended) {
+      const error = this.closedError();
+      return commands.map(() => new Observable<SmtpReply>((s) => s.error(error)));
+    }
+    const waiters = commands.map((c) => this.enqueue(c));
+    for (const c of commands) this.log('client', c.redacted ?? c.line);
+    this.socket.write(commands.map((c) => c.line + CRLF).join(''));
+    return waiters.map((w) => w.reply$.asObservable());
+  }
+
+  /**
+   * Starts TLS on the current socket (after STARTTLS's 220) and completes when the handshake is done.
+   * The parser starts afresh on the TLS socket: nothing read before the handshake is read after it.
+   * The handshake is bounded by the timeout.
+   */
+  upgrade(tlsOptions: tls.ConnectionOptions): Observable<void> {
+    return defer(() => {
+      const plain = this.socket;
+      this.wiring.unsubscribe();
+      this.wiring = new Subscription();
+      this.connected = false;
+      const secure = tls.connect({ ...tlsOptions, socket: plain });
+      this.underlying.push(plain);
+      this.socket = secure;
+      this.parser = new ReplyParser(this.options.limits);
+      return this.attach(secure, 'secureConnect');
+    });
+  }
+
+  /** Writes raw bytes (message content); resolves the returned flag `false` when the socket is full. */
+  writeRaw(bytes: Uint8Array | string): boolean {
+    if (this.ended) return false;
+    return this.socket.write(bytes);
+  }
+
+  /** Ends the connection now: the socket is destroyed, timers and listeners are removed. Idempotent. */
+  destroy(): void {
+    this.end(undefined);
+  }
+
+  /** Ends the connection with a fatal error: waiting commands and `failure$` receive it. */
+  fail(error: SmtpError): void {
+    this.end(error);
+  }
+
+  private attach(socket: SmtpSocket, readyEvent: ReadyEvent): Observable<void> {
+    const ready = new AsyncSubject<void>();
+    this.ready = ready;
+    const connectTimer = timer(this.options.timeout).subscribe(() =>
+      this.fail(
+        new SmtpError(
+          'ETIMEDOUT',
+          `${readyEvent === 'connect' ? 'TCP connect' : 'TLS handshake'} did not complete within ${this.options.timeout} ms`,
+        ),
+      ),
+    );
+    this.wiring.add(connectTimer);
+    this.wiring.add(
+      fromEvent(socket, readyEvent)
+        .pipe(take(1))
+        .subscribe(() => {
+          connectTimer.unsubscribe();
+          this.connected = true;
+          this.armTimer();
+          ready.next();
+          ready.complete();
+        }),
+    );
+    this.wiring.add(fromEvent(socket, 'data', (chunk: Buffer) => chunk).subscribe((chunk) => this.onData(chunk)));
+    this.wiring.add(
+      merge(fromEvent(socket, 'end'), fromEvent(socket, 'close')).pipe(take(1)).subscribe(() => this.fail(this.closedError())),
+    );
+    this.wiring.add(fromEvent(socket, 'error', (err: Error) => err).subscribe((err) => this.fail(socketError(err))));
+    return ready.asObservable();
+  }
+
+  private enqueue(command: CommandSpec | { line: string; redacted: undefined }): Waiter {
+    const waiter: Waiter = {
+      command: 'redacted' in command && command.redacted !== undefined ? command.redacted : command.line || undefined,
+      reply$: new AsyncSubject<SmtpReply>(),
+      redactReply: 'redactReply' in command && command.redactReply === true,
+      last: 'last' in command && command.last === true,
+    };
+    if (this.ended) {
+      waiter.reply$.error(this.closedError());
+      return waiter;
+    }
+    this.pending.push(waiter);
+    if (this.pending.length === 1) this.armTimer();
+    return waiter;
+  }
+
+  private onData(chunk: Buffer): void {
+    let replies: SmtpReply[];
+    try {
+      replies = this.parser.push(chunk);
+    } catch (err) {
+      this.fail(err instanceof SmtpError ? err : new SmtpError('ESERVERSYNC', String(err)));
+      return;
+    }
+    for (let i = 0; i < replies.length && !this.ended; i++) {
+      const head = this.pending[0];
+      if (head?.last === true && replies[i]!.code === 220 && (i < replies.length - 1 || !this.parser.idle)) {
+        this.fail(new SmtpError('ESERVERSYNC', `bytes after the reply to ${head.command}: response injection refused`));
+        return;
+      }
+      this.onReply(replies[i]!);
+    }
+  }
+
+  private onReply(reply: SmtpReply): void {
+    const waiter = this.pending.shift();
+    this.log('server', reply, waiter?.redactReply === true);
+    this.replies$.next(reply);
+    if (waiter === undefined) {
+      // 421 is how a server announces it is closing the connection (RFC 5321 3.8), even unasked.
+      this.fail(
+        reply.code === 421
+          ? replyError(reply, undefined)
+          : new SmtpError('ESERVERSYNC', `reply to no command: ${sanitize(formatReply(reply).join(' | '))}`, { reply }),
+      );
+      return;
+    }
+    if (waiter.last && reply.code === 220) this.detachReading();
+    this.armTimer();
+    waiter.reply$.next(reply);
+    waiter.reply$.complete();
+  }
+
+  /** After the last plain-text reply, stop reading: what follows belongs to TLS or is an attack. */
+  private detachReading(): void {
+    this.socket.pause();
+  }
+
+  private armTimer(): void {
+    this.replyTimer?.unsubscribe();
+    this.replyTimer = undefined;
+    const head = this.pending[0];
+    if (head === undefined || !this.connected || this.ended) return;
+    this.replyTimer = timer(this.options.timeout).subscribe(() =>
+      this.fail(
+        new SmtpError(
+          'ETIMEDOUT',
+          `no complete reply ${head.command === undefined ? '(greeting)' : `to ${head.command}`} within ${this.options.timeout} ms`,
+          head.command === undefined ? {} : { command: head.command },
+        ),
+      ),
+    );
+  }
+
+  private end(error: SmtpError | undefined): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.wiring.unsubscribe();
+    this.replyTimer?.unsubscribe();
+    this.replyTimer = undefined;
+    // A destroyed socket may still report a late write error; nobody is listening for it any more.
+    for (const socket of [this.socket, ...this.underlying]) {
+      socket.on('error', ignore);
+      socket.destroy();
+    }
+    const reason = error ?? this.closedError();
+    for (const waiter of this.pending.splice(0)) waiter.reply$.error(reason);
+    this.ready.error(reason); // no-op once ready has completed
+    if (error !== undefined) {
+      this.failure$.next(error);
+      this.failure$.complete();
+    } else {
+      this.failure$.complete();
+    }
+    this.replies$.complete();
+    this.transcript$.complete();
+  }
+
+  private closedError(): SmtpError {
+    const head = this.pending[0];
+    return new SmtpError(
+      'ESHUTDOWN',
+      `the server closed the connection${head?.command === undefined ? '' : ` while waiting for the reply to ${head.command}`}`,
+      head?.command === undefined ? {} : { command: head.command },
+    );
+  }
+
+  private log(direction: 'client', line: string): void;
+  private log(direction: 'server', reply: SmtpReply, redact: boolean): void;
+  private log(direction: 'client' | 'server', what: string | SmtpReply, redact = false): void {
+    if (!this.transcript$.observed) return;
+    const at = Date.now();
+    if (typeof what === 'string') {
+      this.transcript$.next({ direction, line: what, at });
+      return;
+    }
+    // Only a challenge carries a payload; the final 235/535 text is the server's own words.
+    const lines = redact && what.code === 334 ? [`${what.code} ${REDACTED}`] : formatReply(what);
+    for (const line of lines) this.transcript$.next({ direction, line: sanitize(line), at });
+  }
+}
+
+function ignore(): void {}

@@ -1,0 +1,18 @@
+/**
+ * One line of the conversation, as sent or received, without its CRLF. Secrets (AUTH payloads)
+ * are replaced by `[redacted]`; server text has control characters replaced and is truncated.
+ *
+ * @example
+ * ```ts
+ * session.transcript$.subscribe((t: TranscriptLine) => console.log(t.direction === 'client' ? 'C:' : 'S:', t.line));
+ * ```
+ */
+export interface TranscriptLine {
+  direction: 'client' | 'server';
+  line: string;
+  /** `Date.now()` when the line was written or its reply parsed. */
+  at: number;
+}
+
+/** What the transcript shows in place of a secret. */
+export const REDACTED = '[redacted]';
