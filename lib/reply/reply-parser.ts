@@ -1,0 +1,340 @@
+import { SmtpError } from '../errors';
+import type { EnhancedStatus, SmtpReply } from './reply';
+import { sanitize } from './sanitize';
+
+/**
+ * Longest reply line accepted, in octets, CRLF excluded. RFC 5321 4.5.3.1.5 sets 512 for reply lines,
+ * but real servers send longer EHLO keywords and banners; 4096 accepts them and still bounds memory.
+ */
+export const DEFAULT_MAX_LINE_LENGTH = 4096;
+
+/**
+ * Most lines accepted in one reply. A large EHLO reply has a few dozen; 256 leaves room for anything
+ * honest while stopping a server that never sends the final line.
+ */
+export const DEFAULT_MAX_LINES = 256;
+
+/**
+ * Most octets accepted in one reply, line terminators included: 64 KiB holds any honest reply
+ * and caps what a hostile server can make the client hold.
+ */
+export const DEFAULT_MAX_REPLY_BYTES = 65_536;
+
+/**
+ * The bounds a {@link ReplyParser} enforces; crossing any of them is `ESERVERSYNC`.
+ *
+ * @example
+ * ```ts
+ * const limits: ReplyLimits = { maxLineLength: 512, maxLines: 64, maxReplyBytes: 16_384 };
+ * ```
+ */
+export interface ReplyLimits {
+  /** Longest line, in octets, CRLF excluded. */
+  maxLineLength: number;
+  /** Most lines in one reply. */
+  maxLines: number;
+  /** Most octets in one reply, line terminators included. */
+  maxReplyBytes: number;
+}
+
+// Most of a bad line that goes into an error message: enough to recognise it, too little to flood a log.
+const EXCERPT_LENGTH = 80;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const HYPHEN = 0x2d;
+const DOT = 0x2e;
+const DIGIT_0 = 0x30;
+const DIGIT_2 = 0x32;
+const DIGIT_5 = 0x35;
+const DIGIT_9 = 0x39;
+const CODE_LENGTH = 3;
+
+/**
+ * Fills in the defaults and checks that every limit is a positive integer.
+ *
+ * @throws SmtpError `EINVAL` when a limit is not a positive integer.
+ * @example
+ * ```ts
+ * resolveReplyLimits({ maxLines: 32 }); // { maxLineLength: 4096, maxLines: 32, maxReplyBytes: 65536 }
+ * ```
+ */
+export function resolveReplyLimits(limits: Partial<ReplyLimits> = {}): ReplyLimits {
+  const resolved: ReplyLimits = {
+    maxLineLength: limits.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+    maxLines: limits.maxLines ?? DEFAULT_MAX_LINES,
+    maxReplyBytes: limits.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
+  };
+  for (const [name, value] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new SmtpError('EINVAL', `${name} must be a positive integer, got ${String(value)}`);
+    }
+  }
+  return resolved;
+}
+
+/**
+ * Turns the bytes a server sends into {@link SmtpReply} objects (RFC 5321 4.2), fed chunks of any size.
+ *
+ * The parser is between replies (`idle`), inside a multi-line reply (continuation lines held), or
+ * dead after an error. Independently it may hold the start of a line whose LF has not come.
+ * Only that partial tail is copied; the whole lines of a chunk are decoded in place, all at once.
+ *
+ * @example
+ * ```ts
+ * const parser = new ReplyParser();
+ * parser.push(Buffer.from('250-mail.example.com\r\n250 SIZE')); // []
+ * parser.push(Buffer.from(' 35882577\r\n'));
+ * // [{ code: 250, lines: ['mail.example.com', 'SIZE 35882577'] }]
+ * ```
+ */
+export class ReplyParser {
+  private readonly limits: ReplyLimits;
+  /** Pieces of the line whose LF has not arrived yet, copied out of their chunks. */
+  private tail: Buffer[] = [];
+  private tailLength = 0;
+  /** Code and texts of the lines of the current multi-line reply received so far. */
+  private code = 0;
+  private lines: string[] = [];
+  private replyBytes = 0;
+  /** What the parser died of; thrown again by every later call. */
+  private failure: unknown;
+  private dead = false;
+  private feeding = false;
+
+  /**
+   * @param limits bounds to enforce; each defaults to its `DEFAULT_MAX_*` constant.
+   * @throws SmtpError `EINVAL` when a limit is not a positive integer.
+   */
+  constructor(limits?: Partial<ReplyLimits>) {
+    this.limits = resolveReplyLimits(limits);
+  }
+
+  /**
+   * Octets held for the incomplete reply: the partial line plus the completed lines before it.
+   * Non-zero after a reply was completed means the server sent more than that reply.
+   *
+   * @example
+   * ```ts
+   * parser.push(Buffer.from('220 ready\r\n250 injected')); // one reply
+   * parser.buffered; // 12
+   * ```
+   */
+  get buffered(): number {
+    return this.replyBytes + this.tailLength;
+  }
+
+  /**
+   * True when nothing of an incomplete reply is held: the bytes so far ended exactly with a reply.
+   *
+   * @example
+   * ```ts
+   * parser.push(Buffer.from('220 go ahead\r\n'));
+   * if (!parser.idle) throw new Error('bytes after the STARTTLS reply');
+   * ```
+   */
+  get idle(): boolean {
+    return this.tailLength === 0 && this.lines.length === 0;
+  }
+
+  /**
+   * Parses a chunk and returns the replies it completed, in order. A reply completed before a
+   * protocol error in the same chunk is lost with the error; {@link ReplyParser.feed} delivers it.
+   *
+   * @throws SmtpError `ESERVERSYNC` on a malformed or oversized reply; the parser is dead afterwards
+   * and throws the same error on every later call.
+   * @example
+   * ```ts
+   * new ReplyParser().push(Buffer.from('250 2.1.0 Ok\r\n'));
+   * // [{ code: 250, lines: ['2.1.0 Ok'], enhanced: { class: 2, subject: 1, detail: 0 } }]
+   * ```
+   */
+  push(chunk: Uint8Array): SmtpReply[] {
+    const replies: SmtpReply[] = [];
+    this.feed(chunk, (reply) => replies.push(reply));
+    return replies;
+  }
+
+  /**
+   * Parses a chunk and hands each reply to `onReply` as soon as it is complete, so that replies
+   * before a protocol error in the same chunk are delivered before the error is thrown (a `250`
+   * accepting a message must not be lost to garbage after it). `onReply` must not feed this parser.
+   *
+   * @throws SmtpError `ESERVERSYNC` as {@link ReplyParser.push}; `EINVAL` if called from `onReply`.
+   * Whatever `onReply` throws is thrown too and, as the rest of the chunk is then lost, kills the parser.
+   * @example
+   * ```ts
+   * parser.feed(chunk, (reply) => subscriber.next(reply));
+   * ```
+   */
+  feed(chunk: Uint8Array, onReply: (reply: SmtpReply) => void): void {
+    if (this.dead) throw this.failure;
+    if (this.feeding) throw new SmtpError('EINVAL', 'ReplyParser.feed called again from its own onReply');
+    this.feeding = true;
+    try {
+      this.scan(asBuffer(chunk), onReply);
+    } catch (err) {
+      this.die(err);
+      throw err;
+    } finally {
+      this.feeding = false;
+    }
+  }
+
+  private scan(buf: Buffer, onReply: (reply: SmtpReply) => void): void {
+    let from = 0;
+    if (this.tailLength > 0) {
+      const lf = buf.indexOf(LF);
+      if (lf === -1) {
+        this.hold(buf, 0);
+        return;
+      }
+      // Checked before joining so that an overlong line is never copied whole.
+      const length = this.tailLength + lf;
+      if (length > this.limits.maxLineLength + 1) throw this.lineTooLong();
+      const whole = Buffer.concat([...this.tail, buf.subarray(0, lf)], length);
+      this.tail = [];
+      this.tailLength = 0;
+      this.line(whole, 0, length, whole.toString('utf8'), onReply);
+      from = lf + 1;
+    }
+    const last = buf.lastIndexOf(LF);
+    if (last >= from) {
+      // One decode for all the whole lines is several times faster than one per line, and gives the
+      // same strings: an LF byte is never part of a UTF-8 sequence, so it ends any broken one before it.
+      const texts = buf.toString('utf8', from, last).split('\n');
+      for (let i = 0; from <= last; i++) {
+        const lf = buf.indexOf(LF, from);
+        this.line(buf, from, lf, texts[i]!, onReply);
+        from = lf + 1;
+      }
+    }
+    if (from < buf.length) this.hold(buf, from);
+  }
+
+  /** Keeps `buf[from..]`, a line without its LF, failing as soon as it cannot fit the limits. */
+  private hold(buf: Buffer, from: number): void {
+    const length = this.tailLength + buf.length - from;
+    const { maxLineLength, maxReplyBytes } = this.limits;
+    // One octet over may still be the CR of a CRLF; more cannot be.
+    if (length > maxLineLength + 1 || (length === maxLineLength + 1 && buf[buf.length - 1] !== CR)) {
+      throw this.lineTooLong();
+    }
+    // The line still needs at least its LF.
+    if (this.replyBytes + length + 1 > maxReplyBytes) throw this.replyTooLong();
+    // Copied: the caller may reuse its chunk, and a subarray would pin all of it.
+    this.tail.push(Buffer.from(buf.subarray(from)));
+    this.tailLength = length;
+  }
+
+  /** Handles the line `buf[start..lf)`, whose LF is at `lf`; `decoded` is that line as text. */
+  private line(buf: Buffer, start: number, lf: number, decoded: string, onReply: (reply: SmtpReply) => void): void {
+    const hasCR = lf > start && buf[lf - 1] === CR;
+    const end = hasCR ? lf - 1 : lf;
+    if (end - start > this.limits.maxLineLength) throw this.lineTooLong();
+    const code = readCode(buf, start, end);
+    if (code === -1) throw malformed(decoded);
+    const continues = end - start > CODE_LENGTH && buf[start + CODE_LENGTH] === HYPHEN;
+    if (this.lines.length > 0 && code !== this.code) {
+      throw new SmtpError('ESERVERSYNC', `Reply line with code ${code} inside a ${this.code} reply: "${excerpt(decoded)}"`);
+    }
+    this.replyBytes += lf + 1 - start;
+    if (this.replyBytes > this.limits.maxReplyBytes) throw this.replyTooLong();
+    this.code = code;
+    // The code and separator are ASCII, so the text starts at the same index in bytes and in chars.
+    this.lines.push(decoded.slice(CODE_LENGTH + 1, hasCR ? -1 : decoded.length));
+    if (continues) {
+      // This line is number maxLines and not the last: the reply is certain to have too many.
+      if (this.lines.length >= this.limits.maxLines) {
+        throw new SmtpError('ESERVERSYNC', `Reply has more than ${this.limits.maxLines} lines`);
+      }
+      return;
+    }
+    const reply = makeReply(code, this.lines);
+    this.lines = [];
+    this.replyBytes = 0;
+    onReply(reply);
+  }
+
+  private lineTooLong(): SmtpError {
+    return new SmtpError('ESERVERSYNC', `Reply line longer than ${this.limits.maxLineLength} octets`);
+  }
+
+  private replyTooLong(): SmtpError {
+    return new SmtpError('ESERVERSYNC', `Reply longer than ${this.limits.maxReplyBytes} octets`);
+  }
+
+  private die(err: unknown): void {
+    this.dead = true;
+    this.failure = err;
+    this.tail = [];
+    this.tailLength = 0;
+    this.lines = [];
+    this.replyBytes = 0;
+  }
+}
+
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** The reply code at `buf[start..]` (first digit 2 to 5, then a space, `-` or the end), or -1. */
+function readCode(buf: Buffer, start: number, end: number): number {
+  if (end - start < CODE_LENGTH) return -1;
+  const d0 = buf[start]!;
+  const d1 = buf[start + 1]!;
+  const d2 = buf[start + 2]!;
+  if (d0 < DIGIT_2 || d0 > DIGIT_5 || !isDigit(d1) || !isDigit(d2)) return -1;
+  if (end - start > CODE_LENGTH) {
+    const separator = buf[start + CODE_LENGTH];
+    if (separator !== SP && separator !== HYPHEN) return -1;
+  }
+  return (d0 - DIGIT_0) * 100 + (d1 - DIGIT_0) * 10 + (d2 - DIGIT_0);
+}
+
+function isDigit(byte: number): boolean {
+  return byte >= DIGIT_0 && byte <= DIGIT_9;
+}
+
+function malformed(decoded: string): SmtpError {
+  return new SmtpError(
+    'ESERVERSYNC',
+    `Malformed reply line (expected a code 200-599 then a space, "-" or the end): "${excerpt(decoded)}"`,
+  );
+}
+
+/** The start of a line for an error message, its CR dropped and its control characters disarmed. */
+function excerpt(decoded: string): string {
+  return sanitize(decoded.endsWith('\r') ? decoded.slice(0, -1) : decoded, EXCERPT_LENGTH);
+}
+
+function makeReply(code: number, lines: string[]): SmtpReply {
+  const enhanced = readEnhancedStatus(lines[0]!, Math.floor(code / 100));
+  return enhanced === undefined ? { code, lines } : { code, lines, enhanced };
+}
+
+/**
+ * The RFC 3463 `class.subject.detail` at the start of `text`, followed by a space or the end.
+ * RFC 2034 requires the class to repeat the reply code's first digit; a mismatch is ordinary text.
+ */
+function readEnhancedStatus(text: string, replyClass: number): EnhancedStatus | undefined {
+  const cls = text.charCodeAt(0) - DIGIT_0;
+  if (cls !== replyClass || (cls !== 2 && cls !== 4 && cls !== 5) || text.charCodeAt(1) !== DOT) return undefined;
+  const subjectEnd = digitsEnd(text, 2);
+  if (subjectEnd === -1 || text.charCodeAt(subjectEnd) !== DOT) return undefined;
+  const detailEnd = digitsEnd(text, subjectEnd + 1);
+  if (detailEnd === -1 || (detailEnd < text.length && text.charCodeAt(detailEnd) !== SP)) return undefined;
+  return {
+    class: cls,
+    subject: Number(text.slice(2, subjectEnd)),
+    detail: Number(text.slice(subjectEnd + 1, detailEnd)),
+  };
+}
+
+/** Where a run of 1 to 3 digits starting at `from` ends, or -1 when there is no such run. */
+function digitsEnd(text: string, from: number): number {
+  let at = from;
+  while (at < text.length && isDigit(text.charCodeAt(at))) at++;
+  return at === from || at - from > 3 ? -1 : at;
+}
