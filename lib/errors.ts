@@ -1,3 +1,4 @@
+import type { Mail, SendResult } from './mail/mail';
 import { formatReply, type SmtpReply } from './reply/reply';
 import { sanitize } from './reply/sanitize';
 
@@ -80,4 +81,47 @@ export function socketError(err: Error & { code?: string }): SmtpError {
 /** True for errors after which the client and server can still talk (so QUIT is worth sending). */
 export function isInSync(err: unknown): boolean {
   return err instanceof SmtpError && (err.code === 'ESERVERPERM' || err.code === 'ESERVERTEMP' || err.code === 'ENOTSUP');
+}
+
+/**
+ * The error that ends a `sendAll` when the session itself failed (`ESHUTDOWN`, `ETIMEDOUT`,
+ * `ESERVERSYNC`, a socket error...). It accounts for every mail that had no outcome yet, so a caller
+ * can retry exactly the right ones: `notSent` are safe to send again, `uncertain` may have been
+ * delivered.
+ *
+ * @example
+ * ```ts
+ * session.sendAll(mails).subscribe({
+ *   error: (err) => {
+ *     if (err instanceof SendAllError) retry(err.notSent);
+ *   },
+ * });
+ * ```
+ */
+export class SendAllError extends SmtpError {
+  /** Mails the server accepted (each was also emitted as an outcome). */
+  readonly delivered: readonly SendResult[];
+  /** Mails whose end of data was sent but whose final reply never came: they may have been delivered. */
+  readonly uncertain: readonly Mail[];
+  /** Mails whose end of data was never sent, even if their MAIL/RCPT went out: safe to retry. */
+  readonly notSent: readonly Mail[];
+
+  constructor(
+    cause: SmtpError,
+    accounts: {
+      delivered: readonly SendResult[];
+      uncertain: readonly Mail[];
+      notSent: readonly Mail[];
+    },
+  ) {
+    super(
+      cause.code,
+      `${cause.message} (delivered ${accounts.delivered.length}, uncertain ${accounts.uncertain.length}, not sent ${accounts.notSent.length})`,
+      { cause, ...(cause.reply && { reply: cause.reply }), ...(cause.command !== undefined && { command: cause.command }) },
+    );
+    this.name = 'SendAllError';
+    this.delivered = accounts.delivered;
+    this.uncertain = accounts.uncertain;
+    this.notSent = accounts.notSent;
+  }
 }

@@ -31,6 +31,12 @@ export interface SessionOptions {
   tlsOptions?: TlsConnectionOptions;
   /** Allow AUTH over a connection without TLS. Default false: credentials never travel in clear text. */
   allowInsecureAuth?: boolean;
+  /** Use CHUNKING (BDAT, RFC 3030) when the server offers it. Default true. */
+  chunking?: boolean;
+  /** Speak LMTP (RFC 2033): LHLO, and one reply per recipient after the end of data. Default false. */
+  lmtp?: boolean;
+  /** Send NOOP after this many ms of idleness so servers do not drop the connection. Default off. */
+  keepAlive?: number;
   /** Longest reply line accepted, in octets without CRLF. Default 4096. */
   maxLineLength?: number;
   /** Most lines accepted in one reply. Default 256. */
@@ -47,6 +53,9 @@ export interface ResolvedOptions {
   tls: TlsMode | undefined;
   tlsOptions: TlsConnectionOptions;
   allowInsecureAuth: boolean;
+  chunking: boolean;
+  lmtp: boolean;
+  keepAlive: number | undefined;
   limits: { maxLineLength: number; maxLines: number; maxReplyBytes: number };
 }
 
@@ -71,9 +80,10 @@ const CHECKS: Record<keyof SessionOptions, Checker> = {
   tlsOptions: (v, k) => {
     if (v === null || typeof v !== 'object') throw invalid(`${k} must be an object`);
   },
-  allowInsecureAuth: (v, k) => {
-    if (typeof v !== 'boolean') throw invalid(`${k} must be a boolean`);
-  },
+  allowInsecureAuth: (v, k) => boolean(v, k),
+  chunking: (v, k) => boolean(v, k),
+  lmtp: (v, k) => boolean(v, k),
+  keepAlive: (v, k) => positiveInteger(v, k, MAX_TIMEOUT_MS),
   maxLineLength: (v, k) => positiveInteger(v, k, 1 << 20),
   maxLines: (v, k) => positiveInteger(v, k, 1 << 16),
   maxReplyBytes: (v, k) => positiveInteger(v, k, 1 << 24),
@@ -97,6 +107,9 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     tls: options.tls,
     tlsOptions: options.tlsOptions ?? {},
     allowInsecureAuth: options.allowInsecureAuth ?? false,
+    chunking: options.chunking ?? true,
+    lmtp: options.lmtp ?? false,
+    keepAlive: options.keepAlive,
     limits: {
       maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
       maxLines: options.maxLines ?? DEFAULT_MAX_LINES,
@@ -125,6 +138,10 @@ function checkClientName(value: unknown, key: string): void {
   if (typeof value !== 'string' || value.length === 0) throw invalid(`${key} must be a non-empty string`);
   assertSafeText(value, key);
   if (!CLIENT_NAME_PATTERN.test(value)) throw invalid(`${key} must be a domain name or an address literal like [192.0.2.1]`);
+}
+
+function boolean(value: unknown, key: string): void {
+  if (typeof value !== 'boolean') throw invalid(`${key} must be a boolean`);
 }
 
 function positiveInteger(value: unknown, key: string, max: number): void {

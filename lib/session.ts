@@ -1,5 +1,24 @@
 import * as tls from 'node:tls';
-import { BehaviorSubject, EMPTY, Observable, Subject, Subscription, catchError, concat, defer, finalize, ignoreElements, of } from 'rxjs';
+import {
+  BehaviorSubject,
+  EMPTY,
+  Observable,
+  type ObservableInput,
+  Subject,
+  Subscription,
+  catchError,
+  concat,
+  concatMap,
+  defer,
+  distinctUntilChanged,
+  finalize,
+  ignoreElements,
+  interval,
+  map,
+  of,
+  switchMap,
+  throwError,
+} from 'rxjs';
 import { type ServerAddress, type ServerTarget, parseServerAddress } from './address';
 import { defaultClientName } from './client-name';
 import { checkCredentials } from './credentials';
@@ -7,13 +26,17 @@ import { authenticate } from './dialogue/auth/authenticate';
 import type { Credentials } from './dialogue/auth/mechanism';
 import type { DialogueContext } from './dialogue/context';
 import { ehlo } from './dialogue/ehlo';
+import { expectReply } from './dialogue/expect';
 import { greeting } from './dialogue/greeting';
 import { quit } from './dialogue/quit';
 import { starttls } from './dialogue/starttls';
 import type { SessionState, SessionStatus, Transition } from './dialogue/transition';
 import { SmtpError, isInSync } from './errors';
 import { type ResolvedOptions, type SessionOptions, type TlsMode, resolveOptions } from './options';
+import type { Mail, SendOutcome, SendResult } from './mail/mail';
 import type { SmtpReply } from './reply/reply';
+import { MailQueue } from './send/mail-queue';
+import { Transfer } from './send/transfer';
 import { Connection } from './transport/connection';
 import { openSocket, secureDefaults } from './transport/socket';
 import type { TranscriptLine } from './transport/transcript';
@@ -41,6 +64,14 @@ export interface SmtpSession {
   readonly capabilities: ReadonlyMap<string, string> | null;
   /** Connects, greets, upgrades to TLS and authenticates; cold, emits each state and completes at `connected`. */
   connect(server: ServerAddress, username?: string | null, password?: string | null): Observable<SessionState>;
+  /** Sends one mail; emits its result and completes, or errors with an {@link SmtpError}. */
+  send(mail: Mail): Observable<SendResult>;
+  /** Sends mails one transaction after another, pipelined; one outcome per mail, in order. */
+  sendAll(mails: ObservableInput<Mail>): Observable<SendOutcome>;
+  /** Sends RSET. */
+  reset(): Observable<SmtpReply>;
+  /** Sends NOOP. */
+  noop(): Observable<SmtpReply>;
   /** Sends QUIT, waits for 221 (or a close) and closes the socket. */
   quit(): Observable<SmtpReply>;
   /** Closes at once and completes `state$`; every later call errors with `EINVAL`. */
@@ -101,6 +132,62 @@ class Session implements SmtpSession {
     });
   }
 
+  send(mail: Mail): Observable<SendResult> {
+    return this.sendAll([mail]).pipe(
+      map((outcome) => {
+        if (!outcome.ok) throw outcome.error;
+        return outcome.result;
+      }),
+    );
+  }
+
+  sendAll(mails: ObservableInput<Mail>): Observable<SendOutcome> {
+    return defer(() => {
+      const conn = this.established('send');
+      return new Observable<SendOutcome>((subscriber) => {
+        const caps = this.capabilities ?? new Map<string, string>();
+        const transfer = new Transfer(conn, {
+          capabilities: caps,
+          pipelining: caps.has('PIPELINING'),
+          chunking: this.options.chunking && caps.has('CHUNKING'),
+          lmtp: this.options.lmtp,
+        });
+        const queue = new MailQueue(mails);
+        let finished = false;
+        this.transition({ status: 'sending' });
+        transfer.run(queue, (outcome) => subscriber.next(outcome)).then(
+          () => {
+            finished = true;
+            if (this.conn === conn && this.state.status === 'sending') this.transition({ status: 'connected' });
+            subscriber.complete();
+          },
+          (err: SmtpError) => {
+            finished = true;
+            conn.destroy();
+            if (this.conn === conn) this.close(err.cause instanceof SmtpError ? err.cause : err);
+            subscriber.error(err);
+          },
+        );
+        return () => {
+          queue.close();
+          if (finished) return;
+          const how = transfer.abort();
+          if (this.conn !== conn) return;
+          if (how === 'closed') this.close(undefined);
+          else if (this.state.status === 'sending') this.transition({ status: 'connected' });
+        };
+      });
+    });
+  }
+
+  reset(): Observable<SmtpReply> {
+    return this.simpleCommand('RSET');
+  }
+
+  noop(): Observable<SmtpReply> {
+    return this.simpleCommand('NOOP');
+  }
+
   quit(): Observable<SmtpReply> {
     return defer(() => {
       this.assertUsable();
@@ -127,6 +214,34 @@ class Session implements SmtpSession {
     this.stateSubject.complete();
     this.replySubject.complete();
     this.transcriptSubject.complete();
+  }
+
+  /** RSET and NOOP: 250 expected; a 4xx/5xx is an error, a 421 or anything else also ends the session. */
+  private simpleCommand(line: 'RSET' | 'NOOP'): Observable<SmtpReply> {
+    return defer(() => {
+      const conn = this.established(line);
+      return conn.request({ line }).pipe(
+        map((reply) => expectReply(reply, [250], line)),
+        catchError((err: unknown) => {
+          if (!isInSync(err) || (err as SmtpError).reply?.code === 421) {
+            conn.destroy();
+            if (this.conn === conn && this.state.status !== 'closed') this.close(err as SmtpError);
+          }
+          return throwError(() => err);
+        }),
+      );
+    });
+  }
+
+  /** The connection, when the session is connected and idle: EPERM when not connected, EINPROGRESS when busy. */
+  private established(what: string): Connection {
+    this.assertUsable();
+    const { status } = this.state;
+    if (status === 'sending') throw new SmtpError('EINPROGRESS', `cannot ${what}: a transaction is in progress`);
+    if (status !== 'connected' || this.conn === undefined || this.conn.isClosed) {
+      throw new SmtpError('EPERM', `cannot ${what}: the session is not connected (state ${status})`);
+    }
+    return this.conn;
   }
 
   private assertUsable(): void {
@@ -220,6 +335,20 @@ class Session implements SmtpSession {
     this.connWiring = new Subscription();
     this.connWiring.add(conn.replies$.subscribe((r) => this.replySubject.next(r)));
     this.connWiring.add(conn.transcript$.subscribe((t) => this.transcriptSubject.next(t)));
+    const keepAlive = this.options.keepAlive;
+    if (keepAlive !== undefined) {
+      // Each time the session settles into `connected`, a NOOP after `keepAlive` ms of it, and again.
+      this.connWiring.add(
+        this.state$
+          .pipe(
+            map((s) => s.status === 'connected'),
+            distinctUntilChanged(),
+            switchMap((idle) => (idle ? interval(keepAlive) : EMPTY)),
+            concatMap(() => this.noop().pipe(catchError(() => EMPTY))),
+          )
+          .subscribe(),
+      );
+    }
     this.connWiring.add(
       conn.failure$.subscribe((error) => {
         // During a connect the failing command carries the error; once established, the state does.
@@ -241,6 +370,7 @@ class Session implements SmtpSession {
 
   private close(error: SmtpError | undefined): void {
     this.connWiring.unsubscribe();
+    if (this.state.status === 'closed') return;
     this.transition({ status: 'closed' }, error);
   }
 

@@ -18,7 +18,9 @@ const EHLO_NOT_KNOWN = [500, 502];
  * ```
  */
 export function ehlo(ctx: DialogueContext): Observable<Transition> {
-  const command = `EHLO ${ctx.clientName}`;
+  // RFC 2033 4.1: LMTP greets with LHLO and has no HELO to fall back to.
+  const lmtp = ctx.options.lmtp;
+  const command = `${lmtp ? 'LHLO' : 'EHLO'} ${ctx.clientName}`;
   return concat(
     of<Transition>({ status: 'ehlo' }),
     ctx.conn.request({ line: command }).pipe(
@@ -27,7 +29,7 @@ export function ehlo(ctx: DialogueContext): Observable<Transition> {
           ctx.capabilities = parseCapabilities(reply);
           return EMPTY;
         }
-        if (EHLO_NOT_KNOWN.includes(reply.code)) return helo(ctx);
+        if (EHLO_NOT_KNOWN.includes(reply.code) && !lmtp) return helo(ctx);
         throw replyError(reply, command);
       }),
     ),

@@ -22,6 +22,9 @@ export interface CommandSpec {
   last?: boolean;
 }
 
+/** What {@link Connection.writeBatch} writes: a command, raw bytes, or a reply owed by earlier bytes. */
+export type WriteItem = CommandSpec | { raw: Uint8Array } | { reply: string };
+
 interface Waiter {
   /** The command as errors may show it (redacted), or undefined for the greeting. */
   readonly command: string | undefined;
@@ -73,6 +76,7 @@ export class Connection {
   private replyTimer: Subscription | undefined;
   private connected = false;
   private ended = false;
+  private held = false;
 
   constructor(
     socket: SmtpSocket,
@@ -109,14 +113,81 @@ export class Connection {
    * Observable per command for its reply, in order. Hot: the write happens now.
    */
   write(commands: readonly CommandSpec[]): Observable<SmtpReply>[] {
+    return this.writeBatch(commands);
+  }
+
+  /**
+   * Writes commands, raw bytes (message content) and reply placeholders in one batch, so that a
+   * message's end of data and the next message's envelope leave in the same TCP segment. Returns
+   * one Observable per item that has a reply (commands and `{ reply }` items), in order. Hot.
+   */
+  writeBatch(items: readonly WriteItem[]): Observable<SmtpReply>[] {
+    const replies: Observable<SmtpReply>[] = [];
     if (this.ended) {
       const error = this.closedError();
-      return commands.map(() => new Observable<SmtpReply>((s) => s.error(error)));
+      for (const item of items) if (!('raw' in item)) replies.push(new Observable<SmtpReply>((s) => s.error(error)));
+      return replies;
     }
-    const waiters = commands.map((c) => this.enqueue(c));
-    for (const c of commands) this.log('client', c.redacted ?? c.line);
-    this.socket.write(commands.map((c) => c.line + CRLF).join(''));
-    return waiters.map((w) => w.reply$.asObservable());
+    const socket = this.socket;
+    socket.cork();
+    for (const item of items) {
+      if ('raw' in item) {
+        if (item.raw.length > 0) socket.write(item.raw);
+        continue;
+      }
+      const waiter = this.enqueue('reply' in item ? { line: '', redacted: item.reply } : item);
+      replies.push(waiter.reply$.asObservable());
+      if ('line' in item) {
+        this.log('client', item.redacted ?? item.line);
+        socket.write(item.line + CRLF);
+      }
+    }
+    socket.uncork();
+    return replies;
+  }
+
+  /**
+   * Holds writes back until {@link release}, so that what is written next (the next mail's
+   * envelope) leaves in the same segment as what was written before (an end of data).
+   */
+  hold(): void {
+    if (this.held || this.ended) return;
+    this.held = true;
+    this.socket.cork();
+  }
+
+  /** Sends what {@link hold} kept back. Idempotent. */
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (!this.ended) this.socket.uncork();
+  }
+
+  /** True when the socket's buffer is full and a writer should wait for {@link writable}. */
+  get congested(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  /**
+   * Resolves when the socket can take more bytes. A server that stops reading for longer than the
+   * timeout fails the connection with `ETIMEDOUT`; a connection that ends rejects with its error.
+   */
+  writable(): Promise<void> {
+    if (this.ended) return Promise.reject(this.closedError());
+    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const wait = merge(fromEvent(this.socket, 'drain'), this.failure$).pipe(take(1));
+      const stall = timer(this.options.timeout).subscribe(() =>
+        this.fail(new SmtpError('ETIMEDOUT', `the server read nothing for ${this.options.timeout} ms`)),
+      );
+      wait.subscribe({
+        next: (value) => (value instanceof SmtpError ? reject(value) : resolve()),
+        complete: () => {
+          stall.unsubscribe();
+          if (this.ended) reject(this.closedError());
+        },
+      });
+    });
   }
 
   /**
@@ -138,8 +209,8 @@ export class Connection {
     });
   }
 
-  /** Writes raw bytes (message content); resolves the returned flag `false` when the socket is full. */
-  writeRaw(bytes: Uint8Array | string): boolean {
+  /** Writes raw bytes (message content); returns false when the socket's buffer is full. */
+  writeRaw(bytes: Uint8Array): boolean {
     if (this.ended) return false;
     return this.socket.write(bytes);
   }
@@ -202,21 +273,27 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    let replies: SmtpReply[];
+    // The 220 to STARTTLS is held until the whole chunk is parsed: anything after it is refused
+    // before TLS starts (RFC 3207 5 and the 2021 STARTTLS injection study).
+    let held: SmtpReply | undefined;
     try {
-      replies = this.parser.push(chunk);
+      this.parser.feed(chunk, (reply) => {
+        if (this.ended) return;
+        if (held !== undefined) throw this.injection();
+        if (this.pending[0]?.last === true && reply.code === 220) held = reply;
+        else this.onReply(reply);
+      });
     } catch (err) {
       this.fail(err instanceof SmtpError ? err : new SmtpError('ESERVERSYNC', String(err)));
       return;
     }
-    for (let i = 0; i < replies.length && !this.ended; i++) {
-      const head = this.pending[0];
-      if (head?.last === true && replies[i]!.code === 220 && (i < replies.length - 1 || !this.parser.idle)) {
-        this.fail(new SmtpError('ESERVERSYNC', `bytes after the reply to ${head.command}: response injection refused`));
-        return;
-      }
-      this.onReply(replies[i]!);
-    }
+    if (held === undefined || this.ended) return;
+    if (!this.parser.idle) this.fail(this.injection());
+    else this.onReply(held);
+  }
+
+  private injection(): SmtpError {
+    return new SmtpError('ESERVERSYNC', `bytes after the reply to ${this.pending[0]?.command}: response injection refused`);
   }
 
   private onReply(reply: SmtpReply): void {

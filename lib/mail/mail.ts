@@ -1,0 +1,68 @@
+import type { Observable } from 'rxjs';
+import type { SmtpError } from '../errors';
+import type { SmtpReply } from '../reply/reply';
+
+/** What DSN (RFC 3461) the sender asks for; the server must advertise DSN. */
+export interface DsnOptions {
+  /** Return the full message or only its headers in a bounce. */
+  ret?: 'FULL' | 'HDRS';
+  /** An envelope identifier echoed in DSNs (xtext-encoded on the wire). */
+  envid?: string;
+  /** When to notify, per recipient. */
+  notify?: ('SUCCESS' | 'FAILURE' | 'DELAY')[] | 'NEVER';
+  /** Send each recipient's original address as ORCPT=rfc822;... */
+  orcpt?: boolean;
+}
+
+/** The message content: in memory, or streamed from any of Node's and RxJS's sources. */
+export type MailBody = string | Uint8Array | AsyncIterable<Uint8Array> | NodeJS.ReadableStream | Observable<Uint8Array>;
+
+/**
+ * One message to send: the envelope and the RFC 5322 content.
+ *
+ * @example
+ * ```ts
+ * const mail: Mail = { from: 'a@example.com', to: ['b@example.com'], body: 'Subject: hi\r\n\r\nHello\r\n' };
+ * ```
+ */
+export interface Mail {
+  /** The reverse-path; '' sends MAIL FROM:<>. */
+  from: string;
+  /** At least one recipient. */
+  to: string | string[];
+  body: MailBody;
+  /** Declared octets, for SIZE= when the body's length is not known up front. */
+  size?: number;
+  dsn?: DsnOptions;
+}
+
+/**
+ * What the server said to one message that was accepted (for at least one recipient).
+ *
+ * @example
+ * ```ts
+ * session.send(mail).subscribe((r: SendResult) => console.log(r.accepted, r.queueId));
+ * ```
+ */
+export interface SendResult {
+  mail: Mail;
+  /** Recipients the server accepted (under LMTP: accepted after the end of data as well). */
+  accepted: string[];
+  rejected: { recipient: string; reply: SmtpReply }[];
+  /** The final reply to the end of data (under LMTP, the last recipient's). */
+  reply: SmtpReply;
+  /** From common "queued as X" / "id=X" texts, when present. */
+  queueId?: string;
+  /** Octets of message content sent (CRLF-normalised, before dot-stuffing). */
+  bytes: number;
+}
+
+/**
+ * The fate of one message of a `sendAll`.
+ *
+ * @example
+ * ```ts
+ * session.sendAll(mails).subscribe((o: SendOutcome) => console.log(o.ok ? o.result.queueId : o.error.code));
+ * ```
+ */
+export type SendOutcome = { ok: true; result: SendResult } | { ok: false; mail: Mail; error: SmtpError };
