@@ -389,8 +389,7 @@ class Session implements SmtpSession {
 }
 
 function isSecure(conn: Connection): boolean {
-  const socket = conn.currentSocket;
-  return socket instanceof tls.TLSSocket && socket.encrypted && !conn.isClosed;
+  return conn.isSecure;
 }
 
 function tlsInfo(socket: tls.TLSSocket) {

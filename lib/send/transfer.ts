@@ -74,7 +74,12 @@ export class Transfer {
         current = queue.poll();
         if (current === undefined) {
           this.conn.release();
-          current = await queue.take();
+          current = await queue.take().catch(async (err: unknown) => {
+            // The input failed: the mail already sent is still owed its reply; settle it, or it would be reported uncertain.
+            owed = await this.settle(owed, emit);
+            reset = await this.expectReset(reset);
+            throw err;
+          });
         }
         if (this.aborted) return;
         if (current === undefined) break;
@@ -205,6 +210,8 @@ export class Transfer {
       last = streamed.tail;
     }
     if (this.aborted) return { owed: undefined, reset: undefined };
+    // An end of data written to a connection known to be closed never left: the mail is not sent, not uncertain.
+    if (this.conn.isClosed) await this.conn.writable();
     this.conn.hold();
     const extra = this.settings.lmtp ? accepted.slice(1).map(() => ({ reply: 'end of data' })) : [];
     const eod = chunking
@@ -238,7 +245,7 @@ export class Transfer {
           }
           pendingPieces = pieces;
         }
-        if (this.conn.congested) await this.conn.writable();
+        if (this.conn.congested || this.conn.isClosed) await this.conn.writable();
       }
     } catch (err) {
       if (err instanceof SmtpError && (this.conn.isClosed || err.code === 'ETIMEDOUT')) throw err;

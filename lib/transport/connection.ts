@@ -4,6 +4,7 @@ import { SmtpError, replyError, socketError } from '../errors';
 import { formatReply, type SmtpReply } from '../reply/reply';
 import { ReplyParser, type ReplyLimits } from '../reply/reply-parser';
 import { sanitize } from '../reply/sanitize';
+import { guardFirstRecord } from './record-guard';
 import type { ReadyEvent, SmtpSocket } from './socket';
 import { REDACTED, type TranscriptLine } from './transcript';
 
@@ -91,6 +92,14 @@ export class Connection {
   /** True once the connection has ended, by failure or by {@link destroy}. */
   get isClosed(): boolean {
     return this.ended;
+  }
+
+  /**
+   * True while TLS is in force: the current socket is a TLS socket whose handshake has completed.
+   * (A TLS socket calls itself `encrypted` from its creation, before any handshake.)
+   */
+  get isSecure(): boolean {
+    return this.socket instanceof tls.TLSSocket && this.connected && !this.ended;
   }
 
   /** The socket currently carrying the conversation (the TLS socket after an upgrade). */
@@ -193,7 +202,8 @@ export class Connection {
   /**
    * Starts TLS on the current socket (after STARTTLS's 220) and completes when the handshake is done.
    * The parser starts afresh on the TLS socket: nothing read before the handshake is read after it.
-   * The handshake is bounded by the timeout.
+   * A first server byte that does not open a TLS record is injected text: `ESERVERSYNC`, whether it
+   * came in the 220's packet or a later one. The handshake is bounded by the timeout.
    */
   upgrade(tlsOptions: tls.ConnectionOptions): Observable<void> {
     return defer(() => {
@@ -201,11 +211,17 @@ export class Connection {
       this.wiring.unsubscribe();
       this.wiring = new Subscription();
       this.connected = false;
-      const secure = tls.connect({ ...tlsOptions, socket: plain });
+      const guard = guardFirstRecord(plain, () =>
+        this.fail(new SmtpError('ESERVERSYNC', 'bytes that are not TLS after the reply to STARTTLS: response injection refused')),
+      );
+      const secure = tls.connect({ ...tlsOptions, socket: guard });
       this.underlying.push(plain);
       this.socket = secure;
       this.parser = new ReplyParser(this.options.limits);
-      return this.attach(secure, 'secureConnect');
+      const ready$ = this.attach(secure, 'secureConnect');
+      // TLS runs over the guard, which does not pass errors on: the plain socket's come from it.
+      this.wiring.add(fromEvent(plain, 'error', (err: Error) => err).subscribe((err) => this.fail(socketError(err))));
+      return ready$;
     });
   }
 

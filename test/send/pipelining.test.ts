@@ -1,0 +1,196 @@
+import { Readable } from 'node:stream';
+import { expect } from 'chai';
+import { lastValueFrom } from 'rxjs';
+import { SendAllError } from '../../lib/errors';
+import type { SmtpSession } from '../../lib/session';
+import { checkLeaks } from '../fixtures/handles';
+import { type ScriptedServer, type Step, hello, scriptedServer } from '../fixtures/scripted-server';
+import { connectTo, errorOf, outcomesOf } from './helpers';
+
+const FROM = 'MAIL FROM:<a@example.test>';
+
+/** One DATA transaction whose body is the single line `body`, read as lines so `reads` shows it. */
+function dataTransaction(to: string, body: string): Step[] {
+  return [
+    { expect: FROM, send: '250 2.1.0 Ok\r\n' },
+    { expect: `RCPT TO:<${to}>`, send: '250 2.1.5 Ok\r\n' },
+    { expect: 'DATA', send: '354 go ahead\r\n' },
+    { expect: body },
+    { expect: '.', send: `250 2.0.0 Ok: queued as Q${body}\r\n` },
+  ];
+}
+
+/** One BDAT transaction with the single-line body `body`, its content read as a line. */
+function bdatTransaction(to: string, body: string): Step[] {
+  return [
+    { expect: FROM, send: '250 2.1.0 Ok\r\n' },
+    { expect: `RCPT TO:<${to}>`, send: '250 2.1.5 Ok\r\n' },
+    { expect: `BDAT ${body.length + 2} LAST` },
+    { expect: body, send: `250 2.0.0 Ok: queued as Q${body}\r\n` },
+  ];
+}
+
+const mail = (to: string, body: string) => ({ from: 'a@example.test', to, body: `${body}\r\n` });
+
+describe('send/pipelining', () => {
+  let server: ScriptedServer | undefined;
+  let session: SmtpSession | undefined;
+  afterEach(async () => {
+    session?.dispose();
+    await server?.close();
+    server = session = undefined;
+  });
+  checkLeaks();
+
+  describe('with PIPELINING', () => {
+    it('writes MAIL, every RCPT and DATA in one write', async () => {
+      server = await scriptedServer([
+        ...hello(['PIPELINING']),
+        { expect: FROM, send: '250 2.1.0 Ok\r\n' },
+        { expect: 'RCPT TO:<b@example.test>', send: '250 2.1.5 Ok\r\n' },
+        { expect: 'RCPT TO:<c@example.test>', send: '250 2.1.5 Ok\r\n' },
+        { expect: 'DATA', send: '354 go ahead\r\n' },
+        { expect: 'one' },
+        { expect: '.', send: '250 2.0.0 Ok: queued as Q1\r\n' },
+      ]);
+      session = await connectTo(server.port);
+      const result = await lastValueFrom(session.send({ from: 'a@example.test', to: ['b@example.test', 'c@example.test'], body: 'one\r\n' }));
+      expect(result.accepted).to.deep.equal(['b@example.test', 'c@example.test']);
+      expect(server.reads[1]).to.deep.equal([FROM, 'RCPT TO:<b@example.test>', 'RCPT TO:<c@example.test>', 'DATA']);
+      expect(server.failures).to.deep.equal([]);
+    });
+
+    it('writes the end of data and the next mail\'s MAIL, RCPT and DATA in one write', async () => {
+      server = await scriptedServer([
+        ...hello(['PIPELINING']),
+        ...dataTransaction('b@example.test', 'one'),
+        ...dataTransaction('c@example.test', 'two'),
+        ...dataTransaction('d@example.test', 'three'),
+      ]);
+      session = await connectTo(server.port);
+      const outcomes = await outcomesOf(
+        session.sendAll([mail('b@example.test', 'one'), mail('c@example.test', 'two'), mail('d@example.test', 'three')]),
+      );
+      expect(outcomes.map((o) => o.ok && o.result.queueId)).to.deep.equal(['Qone', 'Qtwo', 'Qthree']);
+      expect(server.reads.slice(1)).to.deep.equal([
+        [FROM, 'RCPT TO:<b@example.test>', 'DATA'],
+        ['one', '.', FROM, 'RCPT TO:<c@example.test>', 'DATA'],
+        ['two', '.', FROM, 'RCPT TO:<d@example.test>', 'DATA'],
+        ['three', '.'],
+      ]);
+      expect(server.failures).to.deep.equal([]);
+    });
+
+    it('sends BDAT n LAST and the content in one write, and the next envelope behind them', async () => {
+      server = await scriptedServer([
+        ...hello(['PIPELINING', 'CHUNKING']),
+        ...bdatTransaction('b@example.test', 'one'),
+        ...bdatTransaction('c@example.test', 'two'),
+      ]);
+      session = await connectTo(server.port);
+      const outcomes = await outcomesOf(session.sendAll([mail('b@example.test', 'one'), mail('c@example.test', 'two')]));
+      expect(outcomes.map((o) => o.ok)).to.deep.equal([true, true]);
+      expect(server.reads.slice(1)).to.deep.equal([
+        [FROM, 'RCPT TO:<b@example.test>'],
+        ['BDAT 5 LAST', 'one', FROM, 'RCPT TO:<c@example.test>'],
+        ['BDAT 5 LAST', 'two'],
+      ]);
+      expect(server.failures).to.deep.equal([]);
+    });
+
+    it('streams a body as BDAT chunks without waiting for their replies, the last one with LAST', async () => {
+      server = await scriptedServer([
+        ...hello(['PIPELINING', 'CHUNKING']),
+        { expect: FROM, send: '250 2.1.0 Ok\r\n' },
+        { expect: 'RCPT TO:<b@example.test>', send: '250 2.1.5 Ok\r\n' },
+        { expect: 'BDAT 5' },
+        { expect: 'one' },
+        { expect: 'BDAT 5' },
+        { expect: 'two' },
+        { expect: 'BDAT 7 LAST' },
+        { expect: 'three', send: '250 2.0.0 5 octets\r\n250 2.0.0 5 octets\r\n250 2.0.0 Ok: queued as Q3\r\n' },
+      ]);
+      session = await connectTo(server.port);
+      const body = Readable.from(['one\r\n', 'two\r\n', 'three'].map((s) => Buffer.from(s)));
+      const result = await lastValueFrom(session.send({ from: 'a@example.test', to: 'b@example.test', body }));
+      expect(result.queueId).to.equal('Q3');
+      expect(result.bytes).to.equal(17);
+      expect(server.failures).to.deep.equal([]);
+    });
+
+    it('uses DATA despite CHUNKING when the session says chunking: false', async () => {
+      server = await scriptedServer([...hello(['PIPELINING', 'CHUNKING']), ...dataTransaction('b@example.test', 'one')]);
+      session = await connectTo(server.port, { chunking: false });
+      await lastValueFrom(session.send(mail('b@example.test', 'one')));
+      expect(server.lines).to.include('DATA');
+      expect(server.lines.some((l) => l.startsWith('BDAT'))).to.equal(false);
+      expect(server.failures).to.deep.equal([]);
+    });
+  });
+
+  describe('without PIPELINING', () => {
+    it('sends one command per write and waits for each reply', async () => {
+      server = await scriptedServer([
+        ...hello([]),
+        ...dataTransaction('b@example.test', 'one'),
+        ...dataTransaction('c@example.test', 'two'),
+      ]);
+      session = await connectTo(server.port);
+      const outcomes = await outcomesOf(session.sendAll([mail('b@example.test', 'one'), mail('c@example.test', 'two')]));
+      expect(outcomes.map((o) => o.ok)).to.deep.equal([true, true]);
+      expect(server.reads.slice(1)).to.deep.equal([
+        [FROM],
+        ['RCPT TO:<b@example.test>'],
+        ['DATA'],
+        ['one', '.'],
+        [FROM],
+        ['RCPT TO:<c@example.test>'],
+        ['DATA'],
+        ['two', '.'],
+      ]);
+    });
+
+    it('does not send RCPT after MAIL was refused', async () => {
+      server = await scriptedServer([...hello([]), { expect: FROM, send: '550 5.7.1 Not you\r\n' }]);
+      session = await connectTo(server.port);
+      const error = await errorOf(session.send(mail('b@example.test', 'one')));
+      expect(error.code).to.equal('ESERVERPERM');
+      expect(error.reply?.code).to.equal(550);
+      expect(server.lines.slice(1)).to.deep.equal([FROM]);
+      expect(session.state.status).to.equal('connected');
+    });
+  });
+
+  describe('replies matched strictly in order', () => {
+    it('an extra reply shifts the rest and ends the session with ESERVERSYNC', async () => {
+      server = await scriptedServer([
+        ...hello(['PIPELINING']),
+        { expect: FROM, send: '250 2.1.0 Ok\r\n250 2.1.0 Ok again\r\n' },
+        { expect: 'RCPT TO:<b@example.test>', send: '250 2.1.5 Ok\r\n' },
+        { expect: 'DATA', send: '354 go ahead\r\n' },
+        { stall: true },
+      ]);
+      session = await connectTo(server.port);
+      const error = await errorOf(session.send(mail('b@example.test', 'one')));
+      expect(error).to.be.instanceOf(SendAllError);
+      expect(error.code).to.equal('ESERVERSYNC');
+      expect(session.state.status).to.equal('closed');
+    });
+
+    it('a missing reply shifts the rest and ends the session with ESERVERSYNC', async () => {
+      server = await scriptedServer([
+        ...hello(['PIPELINING']),
+        { expect: FROM, send: '250 2.1.0 Ok\r\n' },
+        { expect: 'RCPT TO:<b@example.test>' },
+        { expect: 'DATA', send: '354 go ahead\r\n' },
+        { stall: true },
+      ]);
+      session = await connectTo(server.port);
+      const error = await errorOf(session.send(mail('b@example.test', 'one')));
+      expect(error).to.be.instanceOf(SendAllError);
+      expect(error.code).to.equal('ESERVERSYNC');
+      expect((error as SendAllError).notSent).to.have.length(1);
+      expect(server.lines).not.to.include('.');
+    });
+  });
+});
