@@ -1,11 +1,12 @@
 // npm start: an embedded SMTP server (the `smtp-server` package, in this process, on a free
 // loopback port, STARTTLS with a test certificate, AUTH PLAIN/LOGIN/CRAM-MD5 for alice/s3cret),
-// and an rx-smtp session that connects, upgrades to TLS, authenticates and quits, printing every
+// and an rx-smtp session that connects, upgrades to TLS, authenticates, sends three mails
+// with one pipelined sendAll (one recipient is refused) and quits, printing every
 // state transition and the redacted transcript as they happen.
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { concat, lastValueFrom, tap } from 'rxjs';
+import { concat, ignoreElements, lastValueFrom, tap } from 'rxjs';
 import { SMTPServer } from 'smtp-server';
 import { createSession } from '../lib/index';
 
@@ -20,6 +21,13 @@ async function main(): Promise<void> {
     cert: readFileSync(join(certs, 'localhost.pem')),
     authMethods: ['PLAIN', 'LOGIN', 'CRAM-MD5'],
     logger: false,
+    onRcptTo(address, _session, callback) {
+      callback(address.address.startsWith('nobody@') ? Object.assign(new Error('No such user'), { responseCode: 550 }) : undefined);
+    },
+    onData(stream, _session, callback) {
+      stream.resume();
+      stream.on('end', () => callback(null));
+    },
     onAuth(auth, _session, callback) {
       const ok = auth.method === 'CRAM-MD5' ? auth.validatePassword?.(PASSWORD) : auth.password === PASSWORD;
       callback(auth.username === USER && ok ? null : new Error('Invalid user name or password'), { user: auth.username });
@@ -40,6 +48,24 @@ async function main(): Promise<void> {
     await lastValueFrom(
       concat(
         session.connect(`smtp://localhost:${port}`, USER, PASSWORD),
+        session
+          .sendAll(
+            ['Hello', 'Pipelined', 'Third'].map((subject, i) => ({
+              from: 'demo@example.test',
+              to: i === 1 ? ['bob@example.test', 'nobody@example.test'] : 'bob@example.test',
+              body: `From: demo@example.test\r\nTo: bob@example.test\r\nSubject: ${subject}\r\n\r\n.a line that starts with a dot\r\n`,
+            })),
+          )
+          .pipe(
+            tap((o) =>
+              console.log(
+                o.ok
+                  ? `\nsent: accepted ${o.result.accepted.join(', ')}; rejected ${o.result.rejected.map((r) => r.recipient).join(', ') || 'none'}; ${o.result.bytes} octets\n`
+                  : `\nfailed: ${o.error.code} ${o.error.message}\n`,
+              ),
+            ),
+            ignoreElements(),
+          ),
         session.quit().pipe(tap((reply) => console.log(`\nQUIT answered ${reply.code}`))),
       ),
     );

@@ -11,7 +11,8 @@
  */
 export type { ServerAddress } from './address';
 export type { SessionState, SessionStatus, TlsInfo } from './dialogue/transition';
-export { SmtpError, type SmtpErrorCode } from './errors';
+export { SendAllError, SmtpError, type SmtpErrorCode } from './errors';
+export type { DsnOptions, Mail, MailBody, SendOutcome, SendResult } from './mail/mail';
 export type { SessionOptions, TlsMode } from './options';
 export { parseReplies } from './reply/parse-replies';
 export type { EnhancedStatus, SmtpReply } from './reply/reply';

@@ -216,7 +216,7 @@ export class Transfer {
     const extra = this.settings.lmtp ? accepted.slice(1).map(() => ({ reply: 'end of data' })) : [];
     const eod = chunking
       ? this.conn.writeBatch([{ line: `BDAT ${last.length} LAST` }, { raw: last }, ...extra])
-      : this.conn.writeBatch([{ raw: last }, { line: '.', redacted: 'end of data' }, ...extra]);
+      : this.conn.writeBatch([{ raw: last }, { line: '.' }, ...extra]);
     this.phase = 'idle';
     return { owed: { envelope, accepted, rejected, bytes, replies: [...chunkReplies, ...eod], settled: false }, reset: undefined };
   }
