@@ -1,8 +1,10 @@
 const CR = 0x0d;
 const LF = 0x0a;
 const DOT = 0x2e;
+const NUL = 0x00;
 const CRLF = Buffer.from('\r\n');
 const EXTRA_DOT = Buffer.from('.');
+const ZEROS = Buffer.alloc(16_384);
 
 /**
  * Turns message content into what SMTP may carry, streaming and in constant memory: every line
@@ -26,6 +28,12 @@ export class BodyEncoder {
   private atLineStart = true;
   /** The previous chunk ended in CR: its line ending is owed, and an LF that follows belongs to it. */
   private pendingCr = false;
+  /**
+   * NULs that start the current line, not yet written: a receiver that drops NUL reads "\0." as
+   * "." (SMTP smuggling's NUL variants), so a line whose first byte other than NUL is "." gets its
+   * extra dot before the NULs, and that is only known once that byte comes. Counted, not stored.
+   */
+  private heldNuls = 0;
 
   constructor(private readonly stuffDots: boolean) {}
 
@@ -41,13 +49,30 @@ export class BodyEncoder {
       if (input[0] === LF) i = 1;
       this.atLineStart = true;
     }
+    if (this.heldNuls > 0 && n > 0) {
+      while (i < n && input[i] === NUL) i++;
+      if (i === n) {
+        this.heldNuls += n;
+        return out;
+      }
+      this.releaseNuls(out, input[i] === DOT);
+      i = 0;
+    }
     let start = i;
     let nextCr = input.indexOf(CR, i);
     let nextLf = input.indexOf(LF, i);
     while (i < n) {
       if (this.atLineStart) {
+        let first = i;
+        if (this.stuffDots) while (first < n && input[first] === NUL) first++;
+        if (first === n) {
+          this.emit(out, input.subarray(start, i), true);
+          this.heldNuls = n - i;
+          start = i = n;
+          break;
+        }
         this.atLineStart = false;
-        if (this.stuffDots && input[i] === DOT) {
+        if (this.stuffDots && input[first] === DOT) {
           this.emit(out, input.subarray(start, i), true);
           this.emit(out, EXTRA_DOT, false);
           start = i;
@@ -87,10 +112,19 @@ export class BodyEncoder {
   /** Ends the content: the owed or missing final CRLF, if any. */
   end(): Buffer[] {
     const out: Buffer[] = [];
+    if (this.heldNuls > 0) this.releaseNuls(out, false);
     if (this.pendingCr || !this.atLineStart) this.emit(out, CRLF, true);
     this.pendingCr = false;
     this.atLineStart = true;
     return out;
+  }
+
+  /** Writes the held NULs, after the extra dot when the line goes on with a "."; the line has begun. */
+  private releaseNuls(out: Buffer[], dot: boolean): void {
+    if (dot) this.emit(out, EXTRA_DOT, false);
+    for (let left = this.heldNuls; left > 0; left -= ZEROS.length) this.emit(out, ZEROS.subarray(0, Math.min(left, ZEROS.length)), true);
+    this.heldNuls = 0;
+    this.atLineStart = false;
   }
 
   private emit(out: Buffer[], piece: Buffer, content: boolean): void {

@@ -20,12 +20,20 @@ export function bodySource(body: MailBody): BodySource {
   if (body instanceof Uint8Array) return { kind: 'memory', bytes: Buffer.from(body.buffer, body.byteOffset, body.byteLength) };
   if (isObservable(body)) return { kind: 'stream', chunks: observableChunks(body as Observable<Uint8Array>) };
   if (body !== null && typeof body === 'object') {
-    if (Symbol.asyncIterator in body) return { kind: 'stream', chunks: body as AsyncIterable<Uint8Array> };
+    if (Symbol.asyncIterator in body) return { kind: 'stream', chunks: bytesOf(body as AsyncIterable<Uint8Array | string>) };
     if (typeof (body as NodeJS.ReadableStream).on === 'function') {
-      return { kind: 'stream', chunks: new Readable().wrap(body as NodeJS.ReadableStream) };
+      return { kind: 'stream', chunks: bytesOf(new Readable().wrap(body as NodeJS.ReadableStream)) };
     }
   }
   throw new SmtpError('EINVAL', 'mail body must be a string, a Uint8Array, an AsyncIterable, a readable stream or an Observable');
+}
+
+/**
+ * A Node stream with an encoding set (`fs.createReadStream(path, 'utf8')`) yields strings, which
+ * its type allows: they go on the wire as UTF-8. Returning early closes the source.
+ */
+async function* bytesOf(chunks: AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array> {
+  for await (const chunk of chunks) yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
 }
 
 /**

@@ -21,7 +21,8 @@ export const DEFAULT_MAX_LINES = 256;
 export const DEFAULT_MAX_REPLY_BYTES = 65_536;
 
 /**
- * The bounds a {@link ReplyParser} enforces; crossing any of them is `ESERVERSYNC`.
+ * The bounds the reply parser enforces (`parseReplies` options, `maxLineLength`... of `SessionOptions`);
+ * crossing any of them is `ESERVERSYNC`.
  *
  * @example
  * ```ts
@@ -183,6 +184,8 @@ export class ReplyParser {
   }
 
   private scan(buf: Buffer, onReply: (reply: SmtpReply) => void): void {
+    // Nothing to do; and hold() would judge a held line's last byte by this chunk's (it has none).
+    if (buf.length === 0) return;
     let from = 0;
     if (this.tailLength > 0) {
       const lf = buf.indexOf(LF);

@@ -24,8 +24,11 @@ export interface SmtpReply {
  * ```
  */
 export interface EnhancedStatus {
+  /** 2 success, 4 persistent transient failure, 5 permanent failure. */
   class: number;
+  /** What the status is about: 1 addressing, 2 mailbox, 3 mail system, 4 network, 5 protocol, 6 content, 7 security. */
   subject: number;
+  /** The detail within the subject, e.g. 8 in 5.7.8. */
   detail: number;
 }
 

@@ -5,8 +5,10 @@
 export const MAX_DISPLAY_LENGTH = 512;
 
 // C0 and C1 controls and DEL; an ANSI escape sequence starts with ESC (C0) or CSI (C1),
-// so replacing every control character disarms every escape sequence as well.
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+// so replacing every control character disarms every escape sequence as well. Also the Unicode
+// line and paragraph separators (a fake log line) and the bidi embeddings, overrides and isolates
+// (text shown in another order than it reads, CVE-2021-42574).
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * Makes server-supplied text safe to show: control characters (ANSI escapes included) become U+FFFD

@@ -142,8 +142,11 @@ export class Transfer {
       await this.expectReset(resetBefore);
       replies = [];
     }
-    const reply = async (i: number): Promise<SmtpReply> =>
-      reply$(pipelining ? replies[i]! : this.conn.write([{ line: lines[i]! }])[0]!);
+    const reply = async (i: number): Promise<SmtpReply> => {
+      // Once aborted, the session may already carry the caller's next command: write nothing more of this mail.
+      if (this.aborted) throw new SmtpError('ECANCELED', 'the transaction was aborted');
+      return reply$(pipelining ? replies[i]! : this.conn.write([{ line: lines[i]! }])[0]!);
+    };
 
     // MAIL FROM
     const mailReply = await reply(0);

@@ -77,6 +77,8 @@ export class Connection {
   private replyTimer: Subscription | undefined;
   private connected = false;
   private ended = false;
+  /** The error the connection died of; what every later request gets too (not an ESHUTDOWN). */
+  private fatal: SmtpError | undefined;
   private held = false;
 
   constructor(
@@ -292,12 +294,17 @@ export class Connection {
     // The 220 to STARTTLS is held until the whole chunk is parsed: anything after it is refused
     // before TLS starts (RFC 3207 5 and the 2021 STARTTLS injection study).
     let held: SmtpReply | undefined;
+    // Bytes can only answer commands written before they arrived. A reply past those in the same
+    // chunk answers nothing, even when an earlier reply of the chunk made the client write a command
+    // (else "220 hi\r\n250 x\r\n" would hand the client a fake EHLO reply before it sent EHLO).
+    let owed = this.pending.length;
     try {
       this.parser.feed(chunk, (reply) => {
         if (this.ended) return;
         if (held !== undefined) throw this.injection();
-        if (this.pending[0]?.last === true && reply.code === 220) held = reply;
-        else this.onReply(reply);
+        const asked = owed-- > 0;
+        if (asked && this.pending[0]?.last === true && reply.code === 220) held = reply;
+        else this.onReply(reply, asked);
       });
     } catch (err) {
       this.fail(err instanceof SmtpError ? err : new SmtpError('ESERVERSYNC', String(err)));
@@ -312,8 +319,8 @@ export class Connection {
     return new SmtpError('ESERVERSYNC', `bytes after the reply to ${this.pending[0]?.command}: response injection refused`);
   }
 
-  private onReply(reply: SmtpReply): void {
-    const waiter = this.pending.shift();
+  private onReply(reply: SmtpReply, asked = true): void {
+    const waiter = asked ? this.pending.shift() : undefined;
     this.log('server', reply, waiter?.redactReply === true);
     this.replies$.next(reply);
     if (waiter === undefined) {
@@ -355,6 +362,7 @@ export class Connection {
   private end(error: SmtpError | undefined): void {
     if (this.ended) return;
     this.ended = true;
+    this.fatal = error;
     this.wiring.unsubscribe();
     this.replyTimer?.unsubscribe();
     this.replyTimer = undefined;
@@ -377,6 +385,7 @@ export class Connection {
   }
 
   private closedError(): SmtpError {
+    if (this.fatal !== undefined) return this.fatal;
     const head = this.pending[0];
     return new SmtpError(
       'ESHUTDOWN',

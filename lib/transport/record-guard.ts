@@ -29,11 +29,15 @@ export function guardFirstRecord(plain: SmtpSocket, onForeign: () => void): Dupl
     write: (chunk: Buffer, _encoding, callback) => void plain.write(chunk, callback),
     final: (callback) => void plain.end(callback),
     destroy: (err, callback) => {
+      // No listener outlives the session (the connection keeps its own no-op 'error' listener).
+      plain.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
       plain.destroy();
       callback(err);
     },
   });
-  plain.on('data', (chunk: Buffer) => {
+  const onEnd = (): void => void guard.push(null);
+  const onGone = (): void => void guard.destroy();
+  const onData = (chunk: Buffer): void => {
     if (!checked) {
       checked = true;
       if (!TLS_RECORD_TYPES.includes(chunk[0]!)) {
@@ -43,10 +47,11 @@ export function guardFirstRecord(plain: SmtpSocket, onForeign: () => void): Dupl
       }
     }
     if (!guard.push(chunk)) plain.pause();
-  });
-  plain.on('end', () => guard.push(null));
+  };
+  plain.on('data', onData);
+  plain.on('end', onEnd);
   // The caller hears the socket's errors itself; TLS only needs to know the stream is gone.
-  plain.on('error', () => guard.destroy());
-  plain.on('close', () => guard.destroy());
+  plain.on('error', onGone);
+  plain.on('close', onGone);
   return guard;
 }

@@ -8,7 +8,9 @@
  * ```
  */
 export interface TranscriptLine {
+  /** Who wrote the line: `client` for commands, `server` for replies. */
   direction: 'client' | 'server';
+  /** The line as written or read, without its CRLF, redacted and sanitised. */
   line: string;
   /** `Date.now()` when the line was written or its reply parsed. */
   at: number;

@@ -20,9 +20,12 @@ export function crlfNormalise(input: Uint8Array | string): Buffer {
   return Buffer.from(lines === '' || lines.endsWith('\r\n') ? lines : `${lines}\r\n`, 'latin1');
 }
 
-/** RFC 5321 4.5.2: a "." at the start of a line gets another. */
+/**
+ * RFC 5321 4.5.2: a "." at the start of a line gets another. So does a line whose first byte
+ * other than NUL is ".", the extra dot first, for receivers that drop NUL (smuggling's NUL variants).
+ */
 export function dotStuff(content: Buffer): Buffer {
-  return Buffer.from(content.toString('latin1').replace(/(^|\r\n)\./g, '$1..'), 'latin1');
+  return Buffer.from(content.toString('latin1').replace(/(^|\r\n)(\0*\.)/g, '$1.$2'), 'latin1');
 }
 
 /** The sequences that end DATA on a lax server (SMTP smuggling, 2023), each between two lines. */

@@ -30,6 +30,16 @@ describe('body/source', () => {
     expect(await collect(Readable.from([Buffer.from('a'), Buffer.from('b')]))).to.equal('ab');
   });
 
+  it('streams a Node Readable that yields strings (an encoding was set) as UTF-8 bytes', async () => {
+    const body = Readable.from([Buffer.from('caf'), Buffer.from('é\r\n')]).setEncoding('utf8');
+    const source = bodySource(body);
+    if (source.kind !== 'stream') throw new Error('expected a stream');
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of source.chunks) chunks.push(chunk);
+    expect(chunks.every((c) => c instanceof Uint8Array)).to.equal(true);
+    expect(Buffer.concat(chunks).toString('utf8')).to.equal('café\r\n');
+  });
+
   it('streams an async iterable', async () => {
     async function* chunks(): AsyncIterable<Uint8Array> {
       yield Buffer.from('x');

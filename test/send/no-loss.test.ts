@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import * as sinon from 'sinon';
 import { PassThrough } from 'node:stream';
 import { concat, from, of, throwError } from 'rxjs';
 import type { Mail } from '../../lib/mail/mail';
@@ -153,6 +154,38 @@ describe('send/no-loss', () => {
       expect(error.delivered.map((r) => r.queueId)).to.deep.equal(['M0']);
       expect(error.uncertain).to.deep.equal([]);
       expect(outcomes.map((o) => o.ok)).to.deep.equal([true]);
+    });
+  });
+
+  describe('a server that goes silent', () => {
+    let clock: sinon.SinonFakeTimers | undefined;
+    afterEach(() => {
+      clock?.restore();
+      clock = undefined;
+    });
+
+    it('after the end of data: ETIMEDOUT, that mail uncertain, the one pipelined behind it not sent', async () => {
+      clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+      server = await scriptedServer([
+        ...hello(['PIPELINING']),
+        ...POINTS['after DATA'],
+        { expect: 'Subject: 0' },
+        { expect: '' },
+        { expect: 'body 0' },
+        { expect: '.' },
+        { stall: true },
+      ]);
+      session = await connectTo(server.port, { timeout: 10_000 });
+      const running = outcomesUntilError(session.sendAll(mails.slice(0, 2)));
+      await server.received('.');
+      await clock.tickAsync(10_000);
+      const { outcomes, error } = await running;
+      expect(error.code).to.equal('ETIMEDOUT');
+      expect(outcomes).to.deep.equal([]);
+      expect(error.uncertain).to.deep.equal([mails[0]]);
+      expect(error.notSent).to.deep.equal([mails[1]]);
+      expect(session.state).to.deep.include({ status: 'closed' });
+      expect(session.state.error?.code).to.equal('ETIMEDOUT');
     });
   });
 

@@ -1,6 +1,7 @@
 import { type Observable, EMPTY, concat, concatMap, defer, ignoreElements, of, throwError } from 'rxjs';
 import { SmtpError, replyError } from '../../errors';
 import type { SmtpReply } from '../../reply/reply';
+import { sanitize } from '../../reply/sanitize';
 import type { Connection } from '../../transport/connection';
 import { REDACTED } from '../../transport/transcript';
 import type { DialogueContext } from '../context';
@@ -23,7 +24,8 @@ export function selectMechanism(ctx: DialogueContext): SaslMechanism {
   const preference = ctx.options.authMechanisms ?? DEFAULT_PREFERENCE;
   const mechanism = chooseMechanism(advertised, preference);
   if (mechanism === undefined) {
-    const offered = advertised.length === 0 ? 'no AUTH mechanism' : `AUTH ${advertised.join(' ')}`;
+    // The server's own words: disarmed and cut short like any server text in a message.
+    const offered = advertised.length === 0 ? 'no AUTH mechanism' : `AUTH ${sanitize(advertised.join(' '), 80)}`;
     throw new SmtpError('ENOTSUP', `credentials were given but the server offers ${offered}; the client accepts ${preference.join(', ')}`);
   }
   return mechanism;

@@ -1,0 +1,160 @@
+import { expect } from 'chai';
+import { filter, firstValueFrom } from 'rxjs';
+import { SendAllError } from '../../lib/errors';
+import type { SmtpSession } from '../../lib/session';
+import { CA, tlsScriptedServer, type TlsScriptedServer } from '../fixtures/tls-scripted-server';
+import { harness, hostileSuite, watch } from './harness';
+import { GREETING, converse, ehloReply, type HostilePeer } from './hostile-server';
+
+// Guarantee 7: after a session ends, by any path (error, unsubscribe, dispose, server close), no
+// socket, timer or listener remains. Timers are fake here, so `expectReleased` can count them.
+
+const MAIL = { from: 'a@example.test', to: 'b@example.test', body: 'Subject: t\r\n\r\nhi\r\n' };
+const silence = (_line: string, peer: HostilePeer): Promise<void> => peer.closed;
+
+function closed(session: SmtpSession): Promise<unknown> {
+  return firstValueFrom(session.state$.pipe(filter((s) => s.status === 'closed')));
+}
+
+/** A body that sends one chunk, then waits for ever (until the generator is closed). */
+async function* stuck(): AsyncGenerator<Uint8Array> {
+  yield Buffer.from('Subject: t\r\n\r\npart one\r\n');
+  await new Promise(() => {});
+}
+
+describe('hostile: nothing outlives a session', () => {
+  hostileSuite();
+  let tlsServer: TlsScriptedServer | undefined;
+  afterEach(async () => {
+    await tlsServer?.close();
+    tlsServer = undefined;
+  });
+  const h = harness({ fakeTime: true });
+
+  describe('unsubscribe', () => {
+    it('from connect while the server is silent: closed, released', async () => {
+      const server = await h.server((peer) => peer.closed);
+      const session = h.session();
+      const connecting = watch(session.connect({ host: '127.0.0.1', port: server.port }));
+      await firstValueFrom(session.state$.pipe(filter((s) => s.status === 'greeting')));
+      connecting.unsubscribe();
+      expect(session.state.status).to.equal('closed');
+      await server.peers[0]!.closed;
+      await h.expectReleased();
+    });
+
+    it('from connect during a TLS handshake the server never answers: both sockets released', async () => {
+      tlsServer = await tlsScriptedServer([
+        { send: GREETING },
+        { expect: /^EHLO /, send: ehloReply(['STARTTLS']) },
+        { expect: 'STARTTLS', send: '220 go\r\n' },
+        { stall: true },
+      ]);
+      const session = h.session({ tls: 'starttls', tlsOptions: { ca: CA } });
+      const connecting = watch(session.connect({ host: 'localhost', port: tlsServer.port }));
+      await tlsServer.until(() => tlsServer!.plain.includes(Buffer.from('STARTTLS\r\n\u0016')));
+      connecting.unsubscribe();
+      await tlsServer.clientClosed;
+      await h.expectReleased();
+    });
+
+    it('from sendAll inside DATA, the body stuck: the connection is closed, released', async () => {
+      const server = await h.server((peer) => converse(peer));
+      const session = await h.connected(server);
+      const sending = watch(session.sendAll([{ ...MAIL, body: stuck() }]));
+      await server.received('DATA');
+      await server.peers[0]!.sent('part one');
+      sending.unsubscribe();
+      expect(session.state.status).to.equal('closed');
+      await server.peers[0]!.closed;
+      await h.expectReleased();
+    });
+
+    it('from sendAll in a BDAT envelope: RSET, the session stays connected; dispose then releases it', async () => {
+      const server = await h.server((peer) => converse(peer, { capabilities: ['CHUNKING'], answers: { RCPT: silence } }));
+      const session = await h.connected(server);
+      const sending = watch(session.sendAll([MAIL]));
+      await server.received(/^RCPT TO:/);
+      sending.unsubscribe();
+      expect(session.state.status).to.equal('connected');
+      // The server is stuck in its RCPT answer and reads no more lines; the bytes still arrive.
+      await server.peers[0]!.sent('RSET\r\n');
+      session.dispose();
+      await server.peers[0]!.closed;
+      await h.expectReleased();
+    });
+  });
+
+  describe('dispose', () => {
+    it('while connected with keepAlive: the NOOP timer goes too', async () => {
+      const server = await h.server((peer) => converse(peer));
+      const session = await h.connected(server, { keepAlive: 30_000 });
+      expect(h.clock.countTimers()).to.equal(1);
+      session.dispose();
+      await h.expectReleased();
+    });
+
+    it('during a connect: the connect errors, every stream completes, released', async () => {
+      const server = await h.server((peer) => converse(peer, { answers: { EHLO: silence } }));
+      const session = h.session();
+      const done = { state: false, replies: false, transcript: false };
+      session.state$.subscribe({ complete: () => (done.state = true) });
+      session.replies$.subscribe({ complete: () => (done.replies = true) });
+      session.transcript$.subscribe({ complete: () => (done.transcript = true) });
+      const connecting = watch(session.connect({ host: '127.0.0.1', port: server.port }));
+      await server.received(/^EHLO /);
+      session.dispose();
+      await connecting.ended;
+      expect(connecting.error?.code).to.equal('ESHUTDOWN');
+      expect(done).to.deep.equal({ state: true, replies: true, transcript: true });
+      await h.expectReleased();
+    });
+
+    it('during a sendAll: it ends with a SendAllError that lists the mail, released', async () => {
+      const server = await h.server((peer) => converse(peer, { answers: { '.': silence } }));
+      const session = await h.connected(server);
+      const sending = watch(session.sendAll([MAIL]));
+      await server.peers[0]!.sent('\r\n.\r\n');
+      session.dispose();
+      await sending.ended;
+      expect(sending.error).to.be.instanceOf(SendAllError);
+      expect((sending.error as SendAllError).uncertain).to.deep.equal([MAIL]);
+      await h.expectReleased();
+    });
+  });
+
+  describe('the server closes', () => {
+    it('while the session is idle: closed with ESHUTDOWN, released without dispose', async () => {
+      const server = await h.server((peer) => converse(peer, { answers: { NOOP: async (_l, p) => (await p.send('250 ok\r\n'), p.end()) } }));
+      const session = await h.connected(server, { keepAlive: 30_000 });
+      const ended = closed(session);
+      await firstValueFrom(session.noop());
+      await ended;
+      expect(session.state.error?.code).to.equal('ESHUTDOWN');
+      await h.expectReleased();
+    });
+
+    it('in the middle of a reply during sendAll: SendAllError, released without dispose', async () => {
+      const server = await h.server((peer) => converse(peer, { answers: { RCPT: async (_l, p) => (await p.send('250-half'), p.destroy()) } }));
+      const session = await h.connected(server);
+      const sending = watch(session.sendAll([MAIL]));
+      await sending.ended;
+      expect(sending.error).to.be.instanceOf(SendAllError);
+      expect(['ESHUTDOWN', 'ECONNRESET']).to.include(sending.error?.code);
+      expect((sending.error as SendAllError).notSent).to.deep.equal([MAIL]);
+      await h.expectReleased();
+    });
+  });
+
+  it('quit: released, and the session can connect again', async () => {
+    const server = await h.server((peer) => converse(peer));
+    const session = await h.connected(server);
+    await watch(session.quit()).ended;
+    await h.expectReleased();
+    const again = watch(session.connect({ host: '127.0.0.1', port: server.port }));
+    await again.ended;
+    expect(again.error).to.equal(undefined);
+    session.dispose();
+    await h.expectReleased();
+  });
+});
