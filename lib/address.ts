@@ -10,7 +10,14 @@ import { SmtpError } from './errors';
  * const b: ServerAddress = { host: '127.0.0.1', port: 2525 };
  * ```
  */
-export type ServerAddress = string | { host: string; port?: number };
+export type ServerAddress =
+  | string
+  | {
+      /** A host name or an IP address. */
+      host: string;
+      /** Default 25 (465 means implicit TLS). */
+      port?: number;
+    };
 
 /** A validated server address. `implicitTls` is true for `smtps://` URLs and port 465. */
 export interface ServerTarget {

@@ -11,10 +11,11 @@
  */
 export type { ServerAddress } from './address';
 export type { SessionState, SessionStatus, TlsInfo } from './dialogue/transition';
-export { SendAllError, SmtpError, type SmtpErrorCode } from './errors';
+export { SendAllError, SmtpError, type SmtpErrorCode, type SmtpErrorDetails } from './errors';
 export type { DsnOptions, Mail, MailBody, SendOutcome, SendResult } from './mail/mail';
 export type { SessionOptions, TlsMode } from './options';
-export { parseReplies } from './reply/parse-replies';
+export { type ParseRepliesOptions, parseReplies } from './reply/parse-replies';
+export type { ReplyLimits } from './reply/reply-parser';
 export type { EnhancedStatus, SmtpReply } from './reply/reply';
 export { createSession, type SmtpSession } from './session';
 export type { TranscriptLine } from './transport/transcript';

@@ -21,6 +21,7 @@ import {
 } from 'rxjs';
 import { type ServerAddress, type ServerTarget, parseServerAddress } from './address';
 import { defaultClientName } from './client-name';
+import { traced } from './debug';
 import { checkCredentials } from './credentials';
 import { authenticate } from './dialogue/auth/authenticate';
 import type { Credentials } from './dialogue/auth/mechanism';
@@ -30,7 +31,7 @@ import { expectReply } from './dialogue/expect';
 import { greeting } from './dialogue/greeting';
 import { quit } from './dialogue/quit';
 import { starttls } from './dialogue/starttls';
-import type { SessionState, SessionStatus, Transition } from './dialogue/transition';
+import type { SessionState, SessionStatus, TlsInfo, Transition } from './dialogue/transition';
 import { SmtpError, isInSync } from './errors';
 import { type ResolvedOptions, type SessionOptions, type TlsMode, resolveOptions } from './options';
 import type { Mail, SendOutcome, SendResult } from './mail/mail';
@@ -38,7 +39,7 @@ import type { SmtpReply } from './reply/reply';
 import { MailQueue } from './send/mail-queue';
 import { Transfer } from './send/transfer';
 import { Connection } from './transport/connection';
-import { openSocket, secureDefaults } from './transport/socket';
+import { openSocket, peerSubject, secureDefaults } from './transport/socket';
 import type { TranscriptLine } from './transport/transcript';
 
 /**
@@ -93,7 +94,7 @@ const ESTABLISHED: readonly SessionStatus[] = ['connected', 'sending', 'quitting
  * ```
  */
 export function createSession(options?: SessionOptions): SmtpSession {
-  return new Session(resolveOptions(options));
+  return traced(new Session(resolveOptions(options)));
 }
 
 class Session implements SmtpSession {
@@ -392,6 +393,8 @@ function isSecure(conn: Connection): boolean {
   return conn.isSecure;
 }
 
-function tlsInfo(socket: tls.TLSSocket) {
-  return { protocol: socket.getProtocol(), cipher: socket.getCipher()?.name ?? 'unknown', authorized: socket.authorized };
+function tlsInfo(socket: tls.TLSSocket): TlsInfo {
+  const subject = peerSubject(socket);
+  const cipher = socket.getCipher()?.name ?? 'unknown';
+  return { protocol: socket.getProtocol(), cipher, authorized: socket.authorized, ...(subject !== undefined && { subject }) };
 }

@@ -25,6 +25,8 @@ export interface TlsInfo {
   cipher: string;
   /** Whether the certificate was verified against the trusted CAs. */
   authorized: boolean;
+  /** The server certificate's subject, e.g. `CN=mail.example.com, O=Example`; absent without a certificate. */
+  subject?: string;
 }
 
 /**
@@ -36,14 +38,22 @@ export interface TlsInfo {
  * ```
  */
 export interface SessionState {
+  /** Where the session stands. */
   status: SessionStatus;
-  server?: { host: string; port: number };
+  /** The server of the current (or last) connection. */
+  server?: {
+    /** As given to `connect()`, without brackets for IPv6. */
+    host: string;
+    /** The TCP port. */
+    port: number;
+  };
   /** The SASL mechanism in use, from `authenticating` on. */
   mechanism?: string;
   /** Why the session closed, on a `closed` state that was not asked for. */
   error?: SmtpError;
   /** True while TLS is in force. */
   secure: boolean;
+  /** The TLS protocol, cipher and certificate, while TLS is in force. */
   tls?: TlsInfo;
 }
 

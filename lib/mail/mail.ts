@@ -30,9 +30,11 @@ export interface Mail {
   from: string;
   /** At least one recipient. */
   to: string | string[];
+  /** The RFC 5322 message, headers and body, with any line endings (they are sent as CRLF). */
   body: MailBody;
   /** Declared octets, for SIZE= when the body's length is not known up front. */
   size?: number;
+  /** Delivery status notifications to ask for (RFC 3461). */
   dsn?: DsnOptions;
 }
 
@@ -45,10 +47,17 @@ export interface Mail {
  * ```
  */
 export interface SendResult {
+  /** The mail this result is for. */
   mail: Mail;
   /** Recipients the server accepted (under LMTP: accepted after the end of data as well). */
   accepted: string[];
-  rejected: { recipient: string; reply: SmtpReply }[];
+  /** Recipients the server refused, each with its reply; the message went to the others. */
+  rejected: {
+    /** The address as given in the mail. */
+    recipient: string;
+    /** The server's refusal (4xx or 5xx). */
+    reply: SmtpReply;
+  }[];
   /** The final reply to the end of data (under LMTP, the last recipient's). */
   reply: SmtpReply;
   /** From common "queued as X" / "id=X" texts, when present. */
@@ -65,4 +74,18 @@ export interface SendResult {
  * session.sendAll(mails).subscribe((o: SendOutcome) => console.log(o.ok ? o.result.queueId : o.error.code));
  * ```
  */
-export type SendOutcome = { ok: true; result: SendResult } | { ok: false; mail: Mail; error: SmtpError };
+export type SendOutcome =
+  | {
+      /** The server accepted the message. */
+      ok: true;
+      /** What the server said to it. */
+      result: SendResult;
+    }
+  | {
+      /** The message was not delivered. */
+      ok: false;
+      /** The mail that failed. */
+      mail: Mail;
+      /** Why: the server's refusal, or what stopped the message before it was sent. */
+      error: SmtpError;
+    };

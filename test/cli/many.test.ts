@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { checkLeaks } from '../fixtures/handles';
+import { PASSWORD, type SmtpServerFixture, USER } from '../fixtures/smtp-server';
+import { CA_FILE, runCli, startTlsSmtpServer } from './run';
+
+describe('rx-smtp send --count / --mails', () => {
+  let server: SmtpServerFixture;
+  let dir: string;
+  const env = { RX_SMTP_PASSWORD: PASSWORD };
+  const send = (...extra: string[]): string[] => [
+    'send',
+    '--server',
+    `smtp://localhost:${server.port}`,
+    '--ca',
+    CA_FILE,
+    '--user',
+    USER,
+    ...extra,
+  ];
+  const jsonl = (...lines: string[]): string => {
+    const path = join(dir, 'mails.jsonl');
+    writeFileSync(path, lines.join('\n'));
+    return path;
+  };
+
+  beforeEach(async () => {
+    server = await startTlsSmtpServer();
+    dir = mkdtempSync(join(tmpdir(), 'rx-smtp-cli-'));
+  });
+  afterEach(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  checkLeaks();
+
+  it('sends --count 20 and, not on a terminal, prints one plain line per message and a summary', async () => {
+    const run = await runCli(send('--from', 'a@example.com', '--to', 'b@example.com', '--count', '20'), { env });
+
+    expect(run.code, run.stderr).to.equal(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).to.have.length(21);
+    expect(lines.slice(0, 20)).to.deep.equal(Array.from({ length: 20 }, (_, i) => `sent ${i + 1}/20 b@example.com: 250 Ok: queued`));
+    expect(lines[20]).to.match(/^20 sent, 0 failed in \d+\.\d s \(\d+\.\d messages\/s\)$/);
+    expect(run.stdout).to.not.contain('\u001b'); // no terminal control sequences in a pipe
+    expect(server.messages).to.have.length(20);
+  });
+
+  it('gives every copy its own Message-ID', async () => {
+    const run = await runCli(send('--from', 'a@example.com', '--to', 'b@example.com', '--count', '3'), { env });
+
+    expect(run.code, run.stderr).to.equal(0);
+    const ids = server.messages.map((m) => /\r\nMessage-ID: (<[^>]+>)\r\n/.exec(m.raw.toString())?.[1]);
+    expect(new Set(ids).size).to.equal(3);
+  });
+
+  it('counts refused messages as failed, lists them, and exits with their status', async () => {
+    await server.close();
+    server = await startTlsSmtpServer({
+      onRcptTo: (address, _session, callback) =>
+        callback(address.address === 'nobody@example.com' ? Object.assign(new Error('No such user'), { responseCode: 550 }) : null),
+    });
+    const mails = jsonl('{"to":"b@example.com"}', '{"to":"nobody@example.com"}', '{"to":"c@example.com"}');
+    const run = await runCli(send('--from', 'a@example.com', '--mails', mails), { env });
+
+    expect(run.code).to.equal(69);
+    expect(run.stdout).to.match(/^failed \d nobody@example\.com: ESERVERPERM .*550 No such user$/m);
+    expect(run.stdout).to.match(/^2 sent, 1 failed in /m);
+    expect(run.stderr).to.equal('rx-smtp: 1 of 3 messages failed\n');
+    expect(server.messages.map((m) => m.to)).to.deep.equal([['b@example.com'], ['c@example.com']]);
+  });
+
+  it('sends one mail per --mails line, each field falling back to the command line', async () => {
+    const mails = jsonl(
+      '{"to":"b@example.com","subject":"first","body":"one"}',
+      '',
+      '{"from":"z@example.com","to":["c@example.com","d@example.com"]}',
+    );
+    const run = await runCli(send('--from', 'a@example.com', '--subject', 'default', '--mails', mails), { env });
+
+    expect(run.code, run.stderr).to.equal(0);
+    expect(server.messages.map((m) => [m.from, m.to])).to.deep.equal([
+      ['a@example.com', ['b@example.com']],
+      ['z@example.com', ['c@example.com', 'd@example.com']],
+    ]);
+    expect(server.messages[0]!.raw.toString()).to.match(/\r\nSubject: first\r\n[^]*\r\n\r\none\r\n$/);
+    expect(server.messages[1]!.raw.toString()).to.contain('\r\nSubject: default\r\n');
+    expect(run.stdout).to.match(/^2 sent, 0 failed in /m);
+  });
+
+  it('exits 65 naming the line when a --mails line is not a mail', async () => {
+    const mails = jsonl('{"to":"b@example.com"}', '{"to":"c@example.com","cc":"x@example.com"}', '{"to":"d@example.com"}');
+    const run = await runCli(send('--from', 'a@example.com', '--mails', mails), { env });
+
+    expect(run.code).to.equal(65);
+    expect(run.stderr).to.equal(`rx-smtp: ${mails} line 2: unknown key "cc" (expected from, to, subject, body)\n`);
+    expect(server.messages.map((m) => m.to)).to.deep.equal([['b@example.com']]);
+  });
+
+  it('exits 65 when a --mails line has no sender and there is no --from', async () => {
+    const run = await runCli(send('--mails', jsonl('{"to":"b@example.com"}')), { env });
+
+    expect(run.code).to.equal(65);
+    expect(run.stderr).to.contain('line 1: "from" is missing (or give --from)');
+    expect(server.messages).to.deep.equal([]);
+  });
+
+  it('exits 66 when the --mails file cannot be read', async () => {
+    const run = await runCli(send('--from', 'a@example.com', '--mails', join(dir, 'missing.jsonl')), { env });
+
+    expect(run.code).to.equal(66);
+    expect(run.stderr).to.match(/^rx-smtp: cannot read .*missing\.jsonl: ENOENT/);
+  });
+});

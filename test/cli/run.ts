@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import type { SMTPServerOptions } from 'smtp-server';
+import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
+
+/**
+ * Runs `rx-smtp` as a child process (through tsx, from the sources) and collects what it printed.
+ *
+ * @example
+ * ```ts
+ * const { code, stdout } = await runCli(['probe', `smtp://localhost:${server.port}`, '--ca', CA_FILE]);
+ * ```
+ */
+
+const ROOT = join(__dirname, '..', '..');
+const MAIN = join(ROOT, 'lib', 'cli', 'main.ts');
+const CERTS = join(ROOT, 'test', 'fixtures', 'certs');
+
+/** The test CA that signed `localhost.pem`, as a file for `--ca`. */
+export const CA_FILE = join(CERTS, 'ca.pem');
+
+/** What the command did. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the CLI with `args`; `env` is added to a copy of this process's environment without
+ * RX_SMTP_PASSWORD and NODE_DEBUG, and `stdin` is written to its standard input (a pipe, so never
+ * a terminal) before it is closed.
+ */
+export function runCli(args: readonly string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<CliRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  if (options.env?.RX_SMTP_PASSWORD === undefined) delete env.RX_SMTP_PASSWORD;
+  if (options.env?.NODE_DEBUG === undefined) delete env.NODE_DEBUG;
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.end(options.stdin ?? '');
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * The in-process smtp-server with the CA-signed `localhost` certificate (so `--ca CA_FILE` verifies
+ * it), AUTH offered only after STARTTLS, and the usual alice / s3cret account.
+ */
+export function startTlsSmtpServer(options: SMTPServerOptions = {}): Promise<SmtpServerFixture> {
+  return startSmtpServer({
+    key: readFileSync(join(CERTS, 'localhost.key')),
+    cert: readFileSync(join(CERTS, 'localhost.pem')),
+    allowInsecureAuth: false,
+    ...options,
+  });
+}
+
+/** A loopback port that nothing listens on (it was free a moment ago), for ECONNREFUSED. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
