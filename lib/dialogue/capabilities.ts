@@ -31,7 +31,8 @@ export function parseCapabilities(reply: SmtpReply): Map<string, string> {
       capabilities.set('AUTH', [...merged].join(' '));
       continue;
     }
-    if (capabilities.size >= MAX_EHLO_KEYWORDS) {
+    // A repeated keyword replaces its entry and adds nothing to hold, so it cannot pass the bound.
+    if (!capabilities.has(keyword) && capabilities.size >= MAX_EHLO_KEYWORDS) {
       throw new SmtpError('ESERVERSYNC', `EHLO reply lists more than ${MAX_EHLO_KEYWORDS} extensions`, { reply, command: 'EHLO' });
     }
     capabilities.set(keyword, params);

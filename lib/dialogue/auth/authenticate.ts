@@ -1,4 +1,4 @@
-import { type Observable, EMPTY, concat, concatMap, defer, ignoreElements, of, throwError } from 'rxjs';
+import { type Observable, EMPTY, catchError, concat, concatMap, defer, ignoreElements, of, throwError } from 'rxjs';
 import { SmtpError, replyError } from '../../errors';
 import type { SmtpReply } from '../../reply/reply';
 import { sanitize } from '../../reply/sanitize';
@@ -86,7 +86,13 @@ function decodeChallenge(reply: SmtpReply, command: string): Buffer {
   return Buffer.from(text, 'base64');
 }
 
-/** RFC 4954 4: "*" cancels the exchange; the server answers 501, and the session ends with `error`. */
+/**
+ * RFC 4954 4: "*" cancels the exchange; the server answers 501, and the session ends with `error`.
+ * A server that hangs up (or fails) instead of answering does not hide why the exchange ended.
+ */
 function cancel(conn: Connection, error: unknown): Observable<never> {
-  return conn.request({ line: '*' }).pipe(concatMap(() => throwError(() => error)));
+  return conn.request({ line: '*' }).pipe(
+    catchError(() => of(undefined)),
+    concatMap(() => throwError(() => error)),
+  );
 }
