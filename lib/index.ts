@@ -7,6 +7,7 @@
  * const session = createSession({ timeout: 10_000 });
  * session.connect('smtp://localhost:2525').subscribe((s) => console.log(s.status));
  * ```
+ * @module rx-smtp
  * @packageDocumentation
  */
 export type { ServerAddress } from './address';
