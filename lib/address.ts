@@ -53,7 +53,12 @@ export function parseServerAddress(server: ServerAddress): ServerTarget {
   return checked(server.host, port, port === IMPLICIT_TLS_PORT);
 }
 
+// The URL parser drops tabs and line breaks and trims spaces ("local\r\nhost" would become
+// "localhost"): an address that carries them is malformed, not something to repair quietly.
+const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f]/;
+
 function parseUrl(text: string): ServerTarget {
+  if (CONTROL_OR_SPACE.test(text)) throw invalid(`malformed server URL: ${JSON.stringify(text.slice(0, 100))}`);
   const withScheme = text.includes('://') ? text : `smtp://${text}`;
   let url: URL;
   try {
