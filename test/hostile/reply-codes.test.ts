@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SendAllError } from '../../lib/errors';
+import { SendAllError, type SmtpError } from '../../lib/errors';
 import type { SendOutcome } from '../../lib/mail/mail';
 import { errorOf, harness, hostileSuite, watch } from './harness';
 import { converse, type Answer } from './hostile-server';
@@ -91,12 +91,18 @@ describe('hostile: any reply code to any command ends in a definite outcome', ()
       it(`${reply.trim()} to ${to}: SendAllError ${code}, closed without QUIT`, async () => {
         const server = await h.server((peer) => converse(peer, { capabilities: ['PIPELINING'], answers: { [to]: reply } }));
         const session = await h.connected(server);
-        const error = await errorOf(session.sendAll([MAIL]));
+        const sending = watch(session.sendAll([MAIL]));
+        await sending.ended;
+        const error = sending.error as SmtpError;
         expect(error).to.be.instanceOf(SendAllError);
         expect(error.code).to.equal(code);
         const { delivered, uncertain, notSent } = error as SendAllError;
         expect(delivered).to.deep.equal([]);
-        expect(to === '.' ? uncertain : notSent).to.deep.equal([MAIL]);
+        // A 421 to the end of data refuses the mail outright: an ok: false outcome, not uncertain.
+        const refused = to === '.' && reply.startsWith('421');
+        expect(sending.values.map((o: SendOutcome) => (o.ok ? 'ok' : o.error.code))).to.deep.equal(refused ? [code] : []);
+        expect(uncertain).to.deep.equal(to === '.' && !refused ? [MAIL] : []);
+        expect(notSent).to.deep.equal(to === '.' ? [] : [MAIL]);
         await server.peers[0]!.closed;
         expect(server.lines).to.not.include('QUIT');
         expect(session.state.error?.code).to.equal(code);
