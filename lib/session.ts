@@ -254,7 +254,8 @@ class Session implements SmtpSession {
       const mode = this.tlsMode(target);
       const tlsOptions = { ...secureDefaults(target.host), ...this.options.tlsOptions };
       const { socket, readyEvent } = openSocket(target, mode === 'implicit' ? tlsOptions : undefined);
-      const conn = new Connection(socket, readyEvent, { timeout: this.options.timeout, limits: this.options.limits });
+      const sinks = { replies: this.replySubject, transcript: this.transcriptSubject, failure: (e: SmtpError) => this.connectionFailed(conn, e) };
+      const conn = new Connection(socket, readyEvent, { timeout: this.options.timeout, limits: this.options.limits, sinks });
       this.adopt(conn, target);
       let settled = false;
       const dialogue$ = concat(
@@ -327,15 +328,13 @@ class Session implements SmtpSession {
     });
   }
 
-  /** Makes `conn` the session's connection: its replies, transcript and failure feed the session. */
+  /** Makes `conn` the session's connection (its replies, transcript and failure feed the session through `sinks`). */
   private adopt(conn: Connection, target: ServerTarget): void {
     this.connWiring.unsubscribe();
     this.conn = conn;
     this.ctx = undefined;
     this.server = { host: target.host, port: target.port };
     this.connWiring = new Subscription();
-    this.connWiring.add(conn.replies$.subscribe((r) => this.replySubject.next(r)));
-    this.connWiring.add(conn.transcript$.subscribe((t) => this.transcriptSubject.next(t)));
     const keepAlive = this.options.keepAlive;
     if (keepAlive !== undefined) {
       // Each time the session settles into `connected`, a NOOP after `keepAlive` ms of it, and again.
@@ -350,12 +349,11 @@ class Session implements SmtpSession {
           .subscribe(),
       );
     }
-    this.connWiring.add(
-      conn.failure$.subscribe((error) => {
-        // During a connect the failing command carries the error; once established, the state does.
-        if (this.conn === conn && ESTABLISHED.includes(this.state.status)) this.close(error);
-      }),
-    );
+  }
+
+  /** The connection died. During a connect the failing command carries the error; once established, the state does. */
+  private connectionFailed(conn: Connection, error: SmtpError): void {
+    if (this.conn === conn && ESTABLISHED.includes(this.state.status)) this.close(error);
   }
 
   /** QUIT first when both sides are still in step, then close; emits nothing, completes when closed. */

@@ -199,19 +199,18 @@ export class ReplyParser {
       const whole = Buffer.concat([...this.tail, buf.subarray(0, lf)], length);
       this.tail = [];
       this.tailLength = 0;
-      this.line(whole, 0, length, whole.toString('utf8'), onReply);
+      const text = whole.toString('utf8');
+      this.line(text, 0, text.length, length, onReply);
       from = lf + 1;
     }
     const last = buf.lastIndexOf(LF);
     if (last >= from) {
       // One decode for all the whole lines is several times faster than one per line, and gives the
       // same strings: an LF byte is never part of a UTF-8 sequence, so it ends any broken one before it.
-      const texts = buf.toString('utf8', from, last).split('\n');
-      for (let i = 0; from <= last; i++) {
-        const lf = buf.indexOf(LF, from);
-        this.line(buf, from, lf, texts[i]!, onReply);
-        from = lf + 1;
-      }
+      const text = buf.toString('utf8', from, last);
+      if (text.length === last - from) this.oneToOne(text, onReply);
+      else this.byBytes(buf, from, last, text, onReply);
+      from = last + 1;
     }
     if (from < buf.length) this.hold(buf, from);
   }
@@ -231,22 +230,76 @@ export class ReplyParser {
     this.tailLength = length;
   }
 
-  /** Handles the line `buf[start..lf)`, whose LF is at `lf`; `decoded` is that line as text. */
-  private line(buf: Buffer, start: number, lf: number, decoded: string, onReply: (reply: SmtpReply) => void): void {
-    const hasCR = lf > start && buf[lf - 1] === CR;
-    const end = hasCR ? lf - 1 : lf;
-    if (end - start > this.limits.maxLineLength) throw this.lineTooLong();
-    const code = readCode(buf, start, end);
-    if (code === -1) throw malformed(decoded);
-    const continues = end - start > CODE_LENGTH && buf[start + CODE_LENGTH] === HYPHEN;
-    if (this.lines.length > 0 && code !== this.code) {
-      throw new SmtpError('ESERVERSYNC', `Reply line with code ${code} inside a ${this.code} reply: "${excerpt(decoded)}"`);
+  /**
+   * Whole lines whose text has one character per octet: a UTF-8 decode never gives more characters
+   * than octets, so as many means every octet became one character (ASCII, or a lone invalid octet
+   * as U+FFFD). Offsets in the text are then offsets in the bytes, and the lines are found in the
+   * text, without going back to the buffer for each one.
+   */
+  private oneToOne(text: string, onReply: (reply: SmtpReply) => void): void {
+    const { maxLineLength, maxLines, maxReplyBytes } = this.limits;
+    let start = 0;
+    for (;;) {
+      const lf = text.indexOf('\n', start);
+      const end = lf === -1 ? text.length : lf;
+      // The usual line, handled here without a call: a code, a separator, CRLF, within the limits,
+      // in a reply that has room for it. Anything else goes to line(), which also finds the fault.
+      const textEnd = end - 1;
+      const code = end - start > CODE_LENGTH && text.charCodeAt(textEnd) === CR ? readCode(text, start, textEnd) : -1;
+      const separator = text.charCodeAt(start + CODE_LENGTH);
+      const lines = this.lines;
+      if (
+        code === -1 ||
+        textEnd - start > maxLineLength ||
+        (lines.length > 0 && code !== this.code) ||
+        this.replyBytes + end - start + 1 > maxReplyBytes ||
+        (separator === HYPHEN && lines.length + 1 >= maxLines)
+      ) {
+        this.line(text, start, end, end - start, onReply);
+      } else {
+        this.replyBytes += end - start + 1;
+        this.code = code;
+        lines.push(text.slice(start + CODE_LENGTH + 1, textEnd));
+        if (separator !== HYPHEN) {
+          this.lines = [];
+          this.replyBytes = 0;
+          onReply(makeReply(code, lines));
+        }
+      }
+      if (lf === -1) return;
+      start = lf + 1;
     }
-    this.replyBytes += lf + 1 - start;
+  }
+
+  /** Whole lines `buf[from..last)` with multi-octet characters: each line's octets counted in the buffer. */
+  private byBytes(buf: Buffer, from: number, last: number, text: string, onReply: (reply: SmtpReply) => void): void {
+    const texts = text.split('\n');
+    for (let i = 0; from <= last; i++) {
+      const lf = buf.indexOf(LF, from);
+      this.line(texts[i]!, 0, texts[i]!.length, lf - from, onReply);
+      from = lf + 1;
+    }
+  }
+
+  /**
+   * Handles the line `text[start..lf)` (its LF excluded), of `octets` octets on the wire. The code,
+   * separator and CR are ASCII, so they are the same characters whether read in text or in bytes.
+   */
+  private line(text: string, start: number, lf: number, octets: number, onReply: (reply: SmtpReply) => void): void {
+    const hasCR = lf > start && text.charCodeAt(lf - 1) === CR;
+    const end = hasCR ? lf - 1 : lf;
+    if (octets - (hasCR ? 1 : 0) > this.limits.maxLineLength) throw this.lineTooLong();
+    const code = readCode(text, start, end);
+    if (code === -1) throw malformed(text.slice(start, lf));
+    const continues = end - start > CODE_LENGTH && text.charCodeAt(start + CODE_LENGTH) === HYPHEN;
+    if (this.lines.length > 0 && code !== this.code) {
+      throw new SmtpError('ESERVERSYNC', `Reply line with code ${code} inside a ${this.code} reply: "${excerpt(text.slice(start, lf))}"`);
+    }
+    this.replyBytes += octets + 1;
     if (this.replyBytes > this.limits.maxReplyBytes) throw this.replyTooLong();
     this.code = code;
-    // The code and separator are ASCII, so the text starts at the same index in bytes and in chars.
-    this.lines.push(decoded.slice(CODE_LENGTH + 1, hasCR ? -1 : decoded.length));
+    // The code and separator are ASCII: the text starts CODE_LENGTH + 1 characters into the line.
+    this.lines.push(text.slice(start + CODE_LENGTH + 1, end));
     if (continues) {
       // This line is number maxLines and not the last: the reply is certain to have too many.
       if (this.lines.length >= this.limits.maxLines) {
@@ -282,15 +335,15 @@ function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-/** The reply code at `buf[start..]` (first digit 2 to 5, then a space, `-` or the end), or -1. */
-function readCode(buf: Buffer, start: number, end: number): number {
+/** The reply code at `text[start..end)` (first digit 2 to 5, then a space, `-` or the end), or -1. */
+function readCode(text: string, start: number, end: number): number {
   if (end - start < CODE_LENGTH) return -1;
-  const d0 = buf[start]!;
-  const d1 = buf[start + 1]!;
-  const d2 = buf[start + 2]!;
+  const d0 = text.charCodeAt(start);
+  const d1 = text.charCodeAt(start + 1);
+  const d2 = text.charCodeAt(start + 2);
   if (d0 < DIGIT_2 || d0 > DIGIT_5 || !isDigit(d1) || !isDigit(d2)) return -1;
   if (end - start > CODE_LENGTH) {
-    const separator = buf[start + CODE_LENGTH];
+    const separator = text.charCodeAt(start + CODE_LENGTH);
     if (separator !== SP && separator !== HYPHEN) return -1;
   }
   return (d0 - DIGIT_0) * 100 + (d1 - DIGIT_0) * 10 + (d2 - DIGIT_0);

@@ -1,47 +1,22 @@
 import * as tls from 'node:tls';
-import { AsyncSubject, Observable, Subject, Subscription, defer, fromEvent, merge, take, timer } from 'rxjs';
+import { AsyncSubject, Observable, Subject, Subscription, defer, fromEvent } from 'rxjs';
 import { SmtpError, replyError, socketError } from '../errors';
 import { formatReply, type SmtpReply } from '../reply/reply';
-import { ReplyParser, type ReplyLimits } from '../reply/reply-parser';
+import { ReplyParser } from '../reply/reply-parser';
 import { sanitize } from '../reply/sanitize';
+import type { ConnectionOptions, Waiter } from './connection-options';
 import { guardFirstRecord } from './record-guard';
 import type { ReadyEvent, SmtpSocket } from './socket';
-import { REDACTED, type TranscriptLine } from './transcript';
+import type { TranscriptLine } from './transcript';
+import { logTranscript } from './transcript-log';
+import { type CommandSpec, type WriteItem, whenDrained, writeItems } from './write-batch';
 
-/** One command line to write, and how to treat it and its reply. */
-export interface CommandSpec {
-  /** The line without CRLF. */
-  line: string;
-  /** What the transcript and errors show instead of `line` (AUTH payloads). */
-  redacted?: string;
-  /** Show the reply as `[redacted]` in the transcript (AUTH challenges). */
-  redactReply?: boolean;
-  /**
-   * The reply ends the plain-text part of the connection (STARTTLS): any byte after it is a
-   * response-injection attempt, and nothing more is read from this socket.
-   */
-  last?: boolean;
-}
+export type { CommandSpec, WriteItem } from './write-batch';
+export type { ConnectionOptions } from './connection-options';
 
-/** What {@link Connection.writeBatch} writes: a command, raw bytes, or a reply owed by earlier bytes. */
-export type WriteItem = CommandSpec | { raw: Uint8Array } | { reply: string };
-
-interface Waiter {
-  /** The command as errors may show it (redacted), or undefined for the greeting. */
-  readonly command: string | undefined;
-  readonly reply$: AsyncSubject<SmtpReply>;
-  readonly redactReply: boolean;
-  readonly last: boolean;
-}
-
-/** Settings of a {@link Connection}. */
-export interface ConnectionOptions {
-  /** Milliseconds for the TCP (or TLS) connect and for each reply. */
-  timeout: number;
-  limits: ReplyLimits;
-}
-
-const CRLF = '\r\n';
+/** Where a socket keeps the connection its events are for. */
+const OWNER: unique symbol = Symbol('rx-smtp connection');
+type OwnedSocket = SmtpSocket & { [OWNER]?: Connection };
 
 /**
  * One SMTP connection: writes command lines, matches replies to them strictly in order, and turns
@@ -58,9 +33,9 @@ const CRLF = '\r\n';
  */
 export class Connection {
   /** Every reply, in order. */
-  readonly replies$ = new Subject<SmtpReply>();
+  readonly replies$: Subject<SmtpReply>;
   /** Every line written and read, redacted and sanitised. */
-  readonly transcript$ = new Subject<TranscriptLine>();
+  readonly transcript$: Subject<TranscriptLine>;
   /** Emits the fatal error once when the connection dies by any cause other than {@link destroy}. */
   readonly failure$ = new AsyncSubject<SmtpError>();
   /** Completes when the socket is connected (for implicit TLS: once the handshake is done). */
@@ -74,7 +49,15 @@ export class Connection {
   private wiring = new Subscription();
   /** Completes when the current socket is ready; errors if the connection ends first. */
   private ready = new AsyncSubject<void>();
-  private replyTimer: Subscription | undefined;
+  private readyEvent: ReadyEvent = 'connect';
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * One plain timer while anything is unanswered. A reply moves `headSince` rather than re-arming it
+   * (four replies a pipelined message); fired early, it sleeps again for what is left of the head's.
+   */
+  private replyTimer: ReturnType<typeof setTimeout> | undefined;
+  /** `Date.now()` when the oldest unanswered command became the oldest. */
+  private headSince = 0;
   private connected = false;
   private ended = false;
   /** The error the connection died of; what every later request gets too (not an ESHUTDOWN). */
@@ -87,6 +70,8 @@ export class Connection {
     private readonly options: ConnectionOptions,
   ) {
     this.socket = socket;
+    this.replies$ = options.sinks?.replies ?? new Subject<SmtpReply>();
+    this.transcript$ = options.sinks?.transcript ?? new Subject<TranscriptLine>();
     this.parser = new ReplyParser(options.limits);
     this.ready$ = this.attach(socket, readyEvent);
   }
@@ -139,21 +124,11 @@ export class Connection {
       for (const item of items) if (!('raw' in item)) replies.push(new Observable<SmtpReply>((s) => s.error(error)));
       return replies;
     }
-    const socket = this.socket;
-    socket.cork();
-    for (const item of items) {
-      if ('raw' in item) {
-        if (item.raw.length > 0) socket.write(item.raw);
-        continue;
-      }
+    writeItems(this.socket, items, (item) => {
       const waiter = this.enqueue('reply' in item ? { line: '', redacted: item.reply } : item);
       replies.push(waiter.reply$.asObservable());
-      if ('line' in item) {
-        this.log('client', item.redacted ?? item.line);
-        socket.write(item.line + CRLF);
-      }
-    }
-    socket.uncork();
+      if ('line' in item) logTranscript(this.transcript$, 'client', item.redacted ?? item.line, false);
+    });
     return replies;
   }
 
@@ -186,19 +161,9 @@ export class Connection {
   writable(): Promise<void> {
     if (this.ended) return Promise.reject(this.closedError());
     if (!this.socket.writableNeedDrain) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const wait = merge(fromEvent(this.socket, 'drain'), this.failure$).pipe(take(1));
-      const stall = timer(this.options.timeout).subscribe(() =>
-        this.fail(new SmtpError('ETIMEDOUT', `the server read nothing for ${this.options.timeout} ms`)),
-      );
-      wait.subscribe({
-        next: (value) => (value instanceof SmtpError ? reject(value) : resolve()),
-        complete: () => {
-          stall.unsubscribe();
-          if (this.ended) reject(this.closedError());
-        },
-      });
-    });
+    const stalled = (): void =>
+      this.fail(new SmtpError('ETIMEDOUT', `the server read nothing for ${this.options.timeout} ms`));
+    return whenDrained(this.socket, this.failure$, this.options.timeout, stalled, () => this.ended, () => this.closedError());
   }
 
   /**
@@ -210,6 +175,7 @@ export class Connection {
   upgrade(tlsOptions: tls.ConnectionOptions): Observable<void> {
     return defer(() => {
       const plain = this.socket;
+      this.detach(plain);
       this.wiring.unsubscribe();
       this.wiring = new Subscription();
       this.connected = false;
@@ -244,34 +210,53 @@ export class Connection {
   }
 
   private attach(socket: SmtpSocket, readyEvent: ReadyEvent): Observable<void> {
-    const ready = new AsyncSubject<void>();
-    this.ready = ready;
-    const connectTimer = timer(this.options.timeout).subscribe(() =>
-      this.fail(
-        new SmtpError(
-          'ETIMEDOUT',
-          `${readyEvent === 'connect' ? 'TCP connect' : 'TLS handshake'} did not complete within ${this.options.timeout} ms`,
-        ),
-      ),
+    this.ready = new AsyncSubject<void>();
+    this.readyEvent = readyEvent;
+    const what = readyEvent === 'connect' ? 'TCP connect' : 'TLS handshake';
+    this.connectTimer = setTimeout(
+      () => this.fail(new SmtpError('ETIMEDOUT', `${what} did not complete within ${this.options.timeout} ms`)),
+      this.options.timeout,
     );
-    this.wiring.add(connectTimer);
-    this.wiring.add(
-      fromEvent(socket, readyEvent)
-        .pipe(take(1))
-        .subscribe(() => {
-          connectTimer.unsubscribe();
-          this.connected = true;
-          this.armTimer();
-          ready.next();
-          ready.complete();
-        }),
-    );
-    this.wiring.add(fromEvent(socket, 'data', (chunk: Buffer) => chunk).subscribe((chunk) => this.onData(chunk)));
-    this.wiring.add(
-      merge(fromEvent(socket, 'end'), fromEvent(socket, 'close')).pipe(take(1)).subscribe(() => this.fail(this.closedError())),
-    );
-    this.wiring.add(fromEvent(socket, 'error', (err: Error) => err).subscribe((err) => this.fail(socketError(err))));
-    return ready.asObservable();
+    // Listeners shared by all connections, which find theirs on the socket: an idle connection (one
+    // of thousands, for hours) then holds no closure, context or once-wrapper per listener.
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on(readyEvent, Connection.onSocketReady).on('data', Connection.onSocketData);
+    socket.on('end', Connection.onSocketGone).on('close', Connection.onSocketGone).on('error', Connection.onSocketError);
+    return this.ready.asObservable();
+  }
+
+  private detach(socket: SmtpSocket): void {
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+    socket.off(this.readyEvent, Connection.onSocketReady).off('data', Connection.onSocketData);
+    socket.off('end', Connection.onSocketGone).off('close', Connection.onSocketGone).off('error', Connection.onSocketError);
+    (socket as OwnedSocket)[OWNER] = undefined;
+  }
+
+  private static onSocketReady(this: OwnedSocket): void {
+    const conn = this[OWNER];
+    if (conn === undefined) return;
+    clearTimeout(conn.connectTimer);
+    conn.connectTimer = undefined; // a cleared Timeout still weighs 120 bytes for as long as it is held
+    this.off(conn.readyEvent, Connection.onSocketReady);
+    conn.connected = true;
+    conn.armTimer();
+    conn.ready.next();
+    conn.ready.complete();
+  }
+
+  private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
+    this[OWNER]?.onData(chunk);
+  }
+
+  /** 'end' or 'close', whichever comes first: the second finds the connection already ended. */
+  private static onSocketGone(this: OwnedSocket): void {
+    const conn = this[OWNER];
+    conn?.fail(conn.closedError());
+  }
+
+  private static onSocketError(this: OwnedSocket, err: Error): void {
+    this[OWNER]?.fail(socketError(err));
   }
 
   private enqueue(command: CommandSpec | { line: string; redacted: undefined }): Waiter {
@@ -321,7 +306,7 @@ export class Connection {
 
   private onReply(reply: SmtpReply, asked = true): void {
     const waiter = asked ? this.pending.shift() : undefined;
-    this.log('server', reply, waiter?.redactReply === true);
+    logTranscript(this.transcript$, 'server', reply, waiter?.redactReply === true);
     this.replies$.next(reply);
     if (waiter === undefined) {
       // 421 is how a server announces it is closing the connection (RFC 5321 3.8), even unasked.
@@ -344,42 +329,57 @@ export class Connection {
   }
 
   private armTimer(): void {
-    this.replyTimer?.unsubscribe();
+    if (this.pending.length === 0 || !this.connected || this.ended) {
+      clearTimeout(this.replyTimer);
+      this.replyTimer = undefined;
+      return;
+    }
+    this.headSince = Date.now();
+    this.replyTimer ??= setTimeout(() => this.onReplyTimer(), this.options.timeout);
+  }
+
+  private onReplyTimer(): void {
     this.replyTimer = undefined;
     const head = this.pending[0];
     if (head === undefined || !this.connected || this.ended) return;
-    this.replyTimer = timer(this.options.timeout).subscribe(() =>
-      this.fail(
-        new SmtpError(
-          'ETIMEDOUT',
-          `no complete reply ${head.command === undefined ? '(greeting)' : `to ${head.command}`} within ${this.options.timeout} ms`,
-          head.command === undefined ? {} : { command: head.command },
-        ),
-      ),
-    );
+    const left = this.headSince + this.options.timeout - Date.now();
+    if (left > 0) {
+      this.replyTimer = setTimeout(() => this.onReplyTimer(), left);
+      return;
+    }
+    const what = head.command === undefined ? '(greeting)' : `to ${head.command}`;
+    const context = head.command === undefined ? {} : { command: head.command };
+    this.fail(new SmtpError('ETIMEDOUT', `no complete reply ${what} within ${this.options.timeout} ms`, context));
   }
 
   private end(error: SmtpError | undefined): void {
     if (this.ended) return;
     this.ended = true;
     this.fatal = error;
+    this.detach(this.socket);
     this.wiring.unsubscribe();
-    this.replyTimer?.unsubscribe();
+    clearTimeout(this.replyTimer);
     this.replyTimer = undefined;
     // A destroyed socket may still report a late write error; nobody is listening for it any more.
     for (const socket of [this.socket, ...this.underlying]) {
       socket.on('error', ignore);
       socket.destroy();
     }
-    const reason = error ?? this.closedError();
-    for (const waiter of this.pending.splice(0)) waiter.reply$.error(reason);
-    this.ready.error(reason); // no-op once ready has completed
+    // The error is only built when someone is waiting for it: building one captures a stack trace,
+    // and most connections end by a QUIT with nothing left waiting.
+    if (this.pending.length > 0 || !this.connected) {
+      const reason = error ?? this.closedError();
+      for (const waiter of this.pending.splice(0)) waiter.reply$.error(reason);
+      this.ready.error(reason);
+    }
     if (error !== undefined) {
+      this.options.sinks?.failure(error);
       this.failure$.next(error);
       this.failure$.complete();
     } else {
       this.failure$.complete();
     }
+    if (this.options.sinks !== undefined) return;
     this.replies$.complete();
     this.transcript$.complete();
   }
@@ -392,20 +392,6 @@ export class Connection {
       `the server closed the connection${head?.command === undefined ? '' : ` while waiting for the reply to ${head.command}`}`,
       head?.command === undefined ? {} : { command: head.command },
     );
-  }
-
-  private log(direction: 'client', line: string): void;
-  private log(direction: 'server', reply: SmtpReply, redact: boolean): void;
-  private log(direction: 'client' | 'server', what: string | SmtpReply, redact = false): void {
-    if (!this.transcript$.observed) return;
-    const at = Date.now();
-    if (typeof what === 'string') {
-      this.transcript$.next({ direction, line: what, at });
-      return;
-    }
-    // Only a challenge carries a payload; the final 235/535 text is the server's own words.
-    const lines = redact && what.code === 334 ? [`${what.code} ${REDACTED}`] : formatReply(what);
-    for (const line of lines) this.transcript$.next({ direction, line: sanitize(line), at });
   }
 }
 
