@@ -46,6 +46,8 @@ export class Transfer {
   private readonly delivered: SendResult[] = [];
   private phase: Phase = 'idle';
   private aborted = false;
+  /** Frees the streamed body being read, if any (unsubscribe, destroy). */
+  private releaseBody: (() => void) | undefined;
 
   constructor(
     private readonly conn: Connection,
@@ -55,6 +57,7 @@ export class Transfer {
   /** Stops after the current step: RSET where the protocol allows it, otherwise the connection is closed. */
   abort(): 'reset' | 'closed' {
     this.aborted = true;
+    this.releaseBody?.();
     this.conn.release();
     if (this.phase === 'data') {
       this.conn.destroy();
@@ -74,6 +77,10 @@ export class Transfer {
         current = queue.poll();
         if (current === undefined) {
           this.conn.release();
+          // Nothing here to pipeline behind the owed end of data: its outcome is due when its reply
+          // comes, not when the next mail does (an input may wait for that outcome to give more).
+          owed = await this.settle(owed, emit);
+          reset = await this.expectReset(reset);
           current = await queue.take().catch(async (err: unknown) => {
             // The input failed: the mail already sent is still owed its reply; settle it, or it would be reported uncertain.
             owed = await this.settle(owed, emit);
@@ -129,7 +136,8 @@ export class Transfer {
   ): Promise<{ owed: Owed | undefined; reset: Observable<SmtpReply> | undefined }> {
     const { pipelining, chunking } = this.settings;
     const lines = [envelope.mailFrom, ...envelope.rcptTo, ...(chunking ? [] : ['DATA'])];
-    this.phase = chunking ? 'envelope' : 'data';
+    // Once DATA is written only closing aborts safely (an RSET could be read as content); pipelined, it is written now.
+    this.phase = chunking || !pipelining ? 'envelope' : 'data';
     let replies: Observable<SmtpReply>[];
     if (pipelining) {
       replies = this.conn.write(lines.map((line) => ({ line })));
@@ -145,6 +153,7 @@ export class Transfer {
     const reply = async (i: number): Promise<SmtpReply> => {
       // Once aborted, the session may already carry the caller's next command: write nothing more of this mail.
       if (this.aborted) throw new SmtpError('ECANCELED', 'the transaction was aborted');
+      if (!pipelining && !chunking && i === lines.length - 1) this.phase = 'data';
       return reply$(pipelining ? replies[i]! : this.conn.write([{ line: lines[i]! }])[0]!);
     };
 
@@ -235,8 +244,12 @@ export class Transfer {
     const chunking = this.settings.chunking;
     const encoder = new BodyEncoder(!chunking);
     let pendingPieces: Buffer[] = [];
+    // Kept so that abort() can release a body that waits for a chunk which may never come.
+    const iterator = chunks[Symbol.asyncIterator]();
+    this.releaseBody = () => void iterator.return?.().catch(() => {});
+    if (this.aborted) this.releaseBody();
     try {
-      for await (const chunk of chunks) {
+      for await (const chunk of { [Symbol.asyncIterator]: () => iterator }) {
         if (this.aborted) break;
         const pieces = encoder.push(chunk);
         if (!chunking) {
@@ -253,6 +266,8 @@ export class Transfer {
     } catch (err) {
       if (err instanceof SmtpError && (this.conn.isClosed || err.code === 'ETIMEDOUT')) throw err;
       return new MailFailure(new SmtpError('EIO', `the message body stream failed: ${(err as Error)?.message ?? String(err)}`, { cause: err }));
+    } finally {
+      this.releaseBody = undefined;
     }
     const tail = Buffer.concat([...pendingPieces, ...encoder.end()]);
     return { bytes: encoder.contentBytes, tail };
@@ -281,6 +296,7 @@ export class Transfer {
     for (const r of owed.replies) {
       const reply = await reply$(r);
       finals.push(reply);
+      if (reply.code === 421) this.refused(owed, finals, emit);
       failure ??= classify(reply, [250], 'end of data');
     }
     owed.settled = true;
@@ -293,6 +309,24 @@ export class Transfer {
     }
     this.record(owed, owed.accepted, owed.rejected, last, emit);
     return undefined;
+  }
+
+  /**
+   * A 421 to the end of data (or to a BDAT chunk) refuses the message as plainly as a 451 before the
+   * server closes: the mail failed (under LMTP, for every recipient not yet answered), it is not
+   * uncertain. The session then ends with that 421.
+   */
+  private refused(owed: Owed, finals: SmtpReply[], emit: (outcome: SendOutcome) => void): never {
+    const reply = finals[finals.length - 1]!;
+    const error = replyError(reply, 'end of data');
+    owed.settled = true;
+    if (this.settings.lmtp) {
+      const all = [...finals, ...Array<SmtpReply>(owed.replies.length - finals.length).fill(reply)];
+      this.settleLmtp(owed, all.slice(all.length - owed.accepted.length), emit);
+    } else {
+      emit({ ok: false, mail: owed.envelope.mail, error });
+    }
+    throw error;
   }
 
   private settleLmtp(owed: Owed, finals: SmtpReply[], emit: (outcome: SendOutcome) => void): undefined {

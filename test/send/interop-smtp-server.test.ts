@@ -70,10 +70,14 @@ describe('send/interop with smtp-server', () => {
   });
 
   describe('property', () => {
-    /** Bodies rich in CR, LF and dots, cut at random places, streamed as a Readable or an Observable. */
+    /**
+     * Bodies rich in CR, LF and dots, cut at random places, streamed as a Readable or an Observable.
+     * No NUL: a line of NULs then "." gets its extra dot before the NULs (against receivers that drop
+     * NUL, test/hostile/smuggling), which RFC 5321 4.5.2 receivers remove and smtp-server keeps.
+     */
     const streamedBody = fc
       .tuple(
-        fc.array(fc.oneof(fc.constantFrom(0x0d, 0x0a, 0x2e), fc.integer({ min: 0, max: 255 })), { maxLength: 400 }),
+        fc.array(fc.oneof(fc.constantFrom(0x0d, 0x0a, 0x2e), fc.integer({ min: 1, max: 255 })), { maxLength: 400 }),
         fc.array(fc.nat(), { maxLength: 8 }),
         fc.boolean(),
       )
