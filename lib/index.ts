@@ -15,7 +15,7 @@ export type { SessionState, SessionStatus, TlsInfo } from './dialogue/transition
 export { SendAllError, SmtpError, type SmtpErrorCode, type SmtpErrorDetails } from './errors';
 export type { DsnOptions, Mail, MailBody, SendOutcome, SendResult } from './mail/mail';
 export type { SessionOptions, TlsMode } from './options';
-export { type FailureKind, type PoolOptions, type PoolOutcome, type PoolState, type SmtpPool, type WorkerStatus, classifyFailure, createPool } from './pool';
+export { type FailureKind, type PoolOptions, type PoolOutcome, type PoolState, type PoolTranscriptLine, type SmtpPool, type WorkerStatus, classifyFailure, createPool } from './pool';
 export { type ParseRepliesOptions, parseReplies } from './reply/parse-replies';
 export type { ReplyLimits } from './reply/reply-parser';
 export type { EnhancedStatus, SmtpReply } from './reply/reply';

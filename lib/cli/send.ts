@@ -1,6 +1,8 @@
 import { type Observable, type ObservableInput, type Subscription, EMPTY, catchError, firstValueFrom, lastValueFrom } from 'rxjs';
-import { SendAllError, SmtpError } from '../errors';
-import type { Mail, SendOutcome, SendResult } from '../mail/mail';
+import { SmtpError } from '../errors';
+import type { Mail, SendResult } from '../mail/mail';
+import type { SessionOptions } from '../options';
+import { type PoolOutcome, createPool } from '../pool';
 import { createSession, type SmtpSession } from '../session';
 import type { SendCommand } from './args';
 import { failedOnAuth, sessionOptions, showTranscript } from './connect';
@@ -34,21 +36,24 @@ export async function runSend(command: SendCommand, io: CliIo): Promise<ExitCode
     ...(command.from !== undefined && { from: command.from }),
   };
   if (command.mails !== undefined) await assertReadable(command.mails);
-  const session = createSession(await sessionOptions(command, io));
+  const options = await sessionOptions(command, io);
+  const session = createSession(options);
   const transcript: Subscription | undefined = command.verbose ? showTranscript(session, io) : undefined;
   try {
+    // One connection first: a wrong password or server is one clear error, not one per message.
     try {
       await lastValueFrom(session.connect(command.server, command.user, password));
     } catch (error) {
       reportError(io, error);
       return exitCodeFor(error, failedOnAuth(error, session, command.tls));
     }
-    const many = command.count !== undefined || command.mails !== undefined;
-    const status = many
-      ? await sendMany(session, mailsOf(command, defaults), io, command.count)
-      : await sendOne(session, composeMail(defaults as Required<MailDefaults>), io);
+    if (command.count === undefined && command.mails === undefined) {
+      const status = await sendOne(session, composeMail(defaults as Required<MailDefaults>), io);
+      await quietly(session.quit());
+      return status;
+    }
     await quietly(session.quit());
-    return status;
+    return await sendMany(command, options, password, mailsOf(command, defaults), io);
   } finally {
     transcript?.unsubscribe();
     session.dispose();
@@ -76,39 +81,54 @@ async function sendOne(session: SmtpSession, mail: Mail, io: CliIo): Promise<Exi
 }
 
 /**
- * Many messages, each shown as it ends; the status is the worst failure's. A session that fails
- * part-way leaves its remaining mails as failures with its error (uncertain ones included: they
- * may or may not have been delivered, and the line says so).
+ * Many messages through a pool of connections, each shown as it ends; the status is the worst
+ * failure's. Every mail ends as one line: sent, failed, or (its connection lost after its end of
+ * data) uncertain, which the line says.
  */
-async function sendMany(session: SmtpSession, mails: ObservableInput<Mail>, io: CliIo, total: number | undefined): Promise<ExitCode> {
-  const progress = createProgress(io, total);
+async function sendMany(
+  command: SendCommand,
+  options: SessionOptions,
+  password: string | undefined,
+  mails: ObservableInput<Mail>,
+  io: CliIo,
+): Promise<ExitCode> {
+  const progress = createProgress(io, command.count);
   const codes: ExitCode[] = [];
-  const record = (event: ProgressEvent, error?: unknown): void => {
-    if (error !== undefined) codes.push(exitCodeFor(error, isAuthError(error)));
-    progress.record(event);
-  };
+  const pool = createPool({
+    ...options,
+    server: command.server,
+    ...(command.user !== undefined && { username: command.user }),
+    ...(password !== undefined && { password }),
+  });
+  const transcript = command.verbose
+    ? pool.transcript$.subscribe((t) => io.stderr.write(`${t.connection} ${t.direction === 'client' ? 'C:' : 'S:'} ${t.line}\n`))
+    : undefined;
   try {
-    await session.sendAll(mails).forEach((outcome) => record(...describeOutcome(outcome)));
+    await pool.sendAll(mails).forEach((outcome) => {
+      const [event, error] = describeOutcome(outcome);
+      if (error !== undefined) codes.push(exitCodeFor(error, isAuthError(error)));
+      progress.record(event);
+    });
   } catch (error) {
-    if (!(error instanceof SendAllError)) throw error;
-    for (const mail of error.uncertain) record(failure(mail, error, 'uncertain, may have been delivered: '), error);
-    for (const mail of error.notSent) record(failure(mail, error, 'not sent: '), error);
-    // A bad --mails line ends the run; main reports it as the input error it is.
-    const input = inputError(error);
-    if (input !== undefined) throw input;
+    // A bad --mails line ends the run, after the mails before it; main reports it as the input error it is.
+    const input = error instanceof Error ? inputError(error) : undefined;
+    throw input ?? error;
   } finally {
     progress.finish();
+    await lastValueFrom(pool.close(), { defaultValue: undefined });
+    transcript?.unsubscribe();
   }
   if (progress.failed > 0) io.stderr.write(`rx-smtp: ${progress.failed} of ${progress.sent + progress.failed} messages failed\n`);
   return worstExitCode(codes);
 }
 
-function describeOutcome(outcome: SendOutcome): [ProgressEvent, unknown?] {
+function describeOutcome(outcome: PoolOutcome): [ProgressEvent, unknown?] {
   if (outcome.ok) return [{ ok: true, to: outcome.result.accepted, detail: describeReply(outcome.result.reply) }];
-  return [failure(outcome.mail, outcome.error, ''), outcome.error];
+  const prefix = outcome.failure === 'uncertain' ? 'uncertain, may have been delivered: ' : '';
+  return [failure(outcome.mail, outcome.error, prefix), outcome.error];
 }
 
-/** The input's own error (an unreadable or malformed --mails file), wrapped by the session as EIO. */
+/** The input's own error (an unreadable or malformed --mails file), wrapped by the pool as EIO. */
 function inputError(error: Error): Error | undefined {
   for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
     if (cause instanceof DataError || cause instanceof InputError) return cause;

@@ -1,6 +1,7 @@
 import { AsyncSubject, BehaviorSubject, Observable, type ObservableInput, Subject, defer, map, throwError } from 'rxjs';
 import { SmtpError } from '../errors';
 import type { Mail, SendResult } from '../mail/mail';
+import type { TranscriptLine } from '../transport/transcript';
 import { Batch, Dispatcher, type Job } from './dispatcher';
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options';
 import type { PoolOutcome } from './outcome';
@@ -31,6 +32,19 @@ export interface PoolState {
 }
 
 /**
+ * A line of one of the pool's connections, numbered from 1 in the order they were opened.
+ *
+ * @example
+ * ```ts
+ * pool.transcript$.subscribe((t: PoolTranscriptLine) => console.error(t.connection, t.direction, t.line));
+ * ```
+ */
+export interface PoolTranscriptLine extends TranscriptLine {
+  /** Which connection: 1 for the first the pool opened, and so on. */
+  connection: number;
+}
+
+/**
  * Many connections to one server, scheduled for you. Each mail is given to one connection at a
  * time, never two transactions interleave on a socket, and every mail given ends as exactly one
  * outcome.
@@ -53,6 +67,8 @@ export interface SmtpPool {
   sendAll(mails: ObservableInput<Mail>): Observable<PoolOutcome>;
   /** The current state on subscribe, then every change; completes once closed. */
   readonly state$: Observable<PoolState>;
+  /** Every connection's transcript (AUTH payloads redacted), hot; completes once closed. */
+  readonly transcript$: Observable<PoolTranscriptLine>;
   /** Refuses new mail (`EPERM`), lets every mail already given finish, QUITs every connection, completes. */
   close(): Observable<void>;
 }
@@ -74,6 +90,9 @@ export function createPool(options: PoolOptions): SmtpPool {
 class Pool implements SmtpPool, PoolCore {
   readonly dispatcher: Dispatcher;
   readonly wake$ = new Subject<void>();
+  readonly transcriptLines$ = new Subject<PoolTranscriptLine>();
+  readonly transcript$ = this.transcriptLines$.asObservable();
+  private connections = 0;
   closing = false;
   private readonly workers = new Map<Worker, WorkerStatus | undefined>();
   private inFlightCount = 0;
@@ -154,6 +173,10 @@ class Pool implements SmtpPool, PoolCore {
     }
   }
 
+  nextConnectionId(): number {
+    return ++this.connections;
+  }
+
   inFlight(delta: number): void {
     this.inFlightCount += delta;
   }
@@ -181,6 +204,7 @@ class Pool implements SmtpPool, PoolCore {
     if (!this.isDone() || this.stateSubject.closed) return;
     this.stateSubject.next(this.snapshot());
     this.stateSubject.complete();
+    this.transcriptLines$.complete();
     this.closed$.next();
     this.closed$.complete();
   }

@@ -4,6 +4,7 @@ import type { Mail } from '../mail/mail';
 import { type SmtpSession, createSession } from '../session';
 import type { Dispatcher, Job } from './dispatcher';
 import type { ResolvedPoolOptions } from './options';
+import type { PoolTranscriptLine } from './pool';
 import { type PoolOutcome, failed, uncertain } from './outcome';
 
 /**
@@ -30,6 +31,9 @@ export interface PoolCore {
   setStatus(worker: Worker, status: WorkerStatus | undefined): void;
   /** Mails handed to a session whose outcome is not known yet. */
   inFlight(delta: number): void;
+  /** Where each connection's transcript goes, numbered. */
+  readonly transcriptLines$: Subject<PoolTranscriptLine>;
+  nextConnectionId(): number;
 }
 
 /**
@@ -59,6 +63,11 @@ export class Worker {
     const { options } = this.core;
     this.core.setStatus(this, 'connecting');
     const session = createSession(options.session);
+    const id = this.core.nextConnectionId();
+    // Only while someone listens: the session formats its transcript for subscribers alone.
+    const transcript = this.core.transcriptLines$.observed
+      ? session.transcript$.subscribe((line) => this.core.transcriptLines$.next({ ...line, connection: id }))
+      : undefined;
     try {
       try {
         await lastValueFrom(session.connect(options.server, options.username, options.password));
@@ -75,6 +84,7 @@ export class Worker {
       }
     } finally {
       session.dispose();
+      transcript?.unsubscribe();
     }
   }
 

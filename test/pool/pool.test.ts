@@ -241,6 +241,20 @@ describe('pool', () => {
     expect(((error as SmtpError).cause as Error).message).to.equal('disk gone');
   });
 
+  it('transcript$ carries the lines of every connection, numbered, AUTH redacted', async () => {
+    scripted = await defaultServer();
+    const p = open(scripted.port, { maxConnections: 2, username: 'alice', password: 's3cret', allowInsecureAuth: true, authMechanisms: ['PLAIN'] });
+    const lines: { connection: number; line: string }[] = [];
+    p.transcript$.subscribe((t) => lines.push({ connection: t.connection, line: t.line }));
+    await outcomes(p, mails(6));
+
+    expect(new Set(lines.map((l) => l.connection))).to.deep.equal(new Set([1, 2]));
+    const auth = lines.filter((l) => l.line.startsWith('AUTH'));
+    expect(auth).to.have.length(2);
+    for (const { line } of auth) expect(line).to.equal('AUTH PLAIN [redacted]');
+    expect(lines.map((l) => l.line).join('\n')).to.not.contain(Buffer.from('\0alice\0s3cret').toString('base64'));
+  });
+
   it('refuses bad options with EINVAL before connecting', () => {
     for (const bad of [{ maxConnections: 0 }, { maxMessagesPerConnection: 1.5 }, { rateLimit: { messages: 0, perMs: 10 } }, { idleTimeout: -1 }, { username: 'alice' }, { timeOut: 5 }]) {
       expect(() => createPool({ server: 'localhost:2525', ...(bad as object) }), JSON.stringify(bad))
