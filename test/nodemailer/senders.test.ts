@@ -3,7 +3,9 @@ import { expect } from 'chai';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import sinon from 'sinon';
 import type { SMTPServerOptions } from 'smtp-server';
+import { lastValueFrom } from 'rxjs';
 import { SmtpError } from '../../lib/errors';
+import { createPool } from '../../lib/pool';
 import { type MailSender, type RxSmtpTransport, rxSmtpTransport } from '../../lib/nodemailer';
 import type { SmtpSession } from '../../lib/session';
 import { activeHandles, checkLeaks, expectNoLeaks } from '../fixtures/handles';
@@ -60,6 +62,17 @@ describe('nodemailer/transport with other senders, idleness and failures', () =>
       await transport.close();
       expect(session.state.status).to.equal('connected');
       expect(connections).to.equal(1);
+    });
+
+    it('sends through a pool of the caller: every message over at most maxConnections connections', async () => {
+      const { port } = await startServer();
+      const pool = createPool({ server: { host: '127.0.0.1', port }, tls: 'none', maxConnections: 2, idleTimeout: 50 });
+      const transporter = nodemailer.createTransport((transport = rxSmtpTransport(pool)));
+      const infos = await Promise.all(Array.from({ length: 12 }, (_, i) => transporter.sendMail(message(i))));
+      expect(infos.map((info) => info.accepted)).to.deep.equal(Array.from({ length: 12 }, (_, i) => [`rcpt${i}@example.test`]));
+      expect(subjectsOf(server!)).to.deep.equal(numbers(12));
+      expect(connections).to.be.within(1, 2);
+      await lastValueFrom(pool.close(), { defaultValue: undefined });
     });
 
     it('sends one message after another through a sender with send() alone: no EINPROGRESS', async () => {
