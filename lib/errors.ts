@@ -18,7 +18,8 @@ export type SmtpErrorCode =
   | 'ESHUTDOWN' // the server closed the connection unexpectedly
   | 'ENOTSUP' // the request needs something the server does not offer
   | 'EPROTO' // the server broke the authentication protocol (e.g. a wrong SCRAM server signature)
-  | 'EMSGSIZE'; // the message is larger than the server accepts
+  | 'EMSGSIZE' // the message is larger than the server accepts
+  | 'ECANCELED'; // an AbortSignal aborted the call (or the session)
 
 /** Everything an {@link SmtpError} is made from; it is complete when created and never patched. */
 export interface SmtpErrorDetails {

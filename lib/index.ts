@@ -10,6 +10,7 @@
  * @module rx-smtp
  * @packageDocumentation
  */
+export { type CallOptions, abortable } from './abort';
 export type { ServerAddress } from './address';
 export type { SessionState, SessionStatus, TlsInfo } from './dialogue/transition';
 export { SendAllError, SmtpError, type SmtpErrorCode, type SmtpErrorDetails } from './errors';

@@ -43,6 +43,8 @@ export interface SessionOptions {
   maxLines?: number;
   /** Most octets accepted in one reply. Default 65 536. */
   maxReplyBytes?: number;
+  /** Aborting it disposes the session: the connection closes at once and every call in flight ends. */
+  signal?: AbortSignal;
 }
 
 /** The options with every default filled in. */
@@ -57,6 +59,7 @@ export interface ResolvedOptions {
   lmtp: boolean;
   keepAlive: number | undefined;
   limits: { maxLineLength: number; maxLines: number; maxReplyBytes: number };
+  signal: AbortSignal | undefined;
 }
 
 /** RFC 5321 4.5.3.2 suggests minutes per command; one minute keeps a dead server from pinning a session. */
@@ -87,6 +90,9 @@ const CHECKS: Record<keyof SessionOptions, Checker> = {
   maxLineLength: (v, k) => positiveInteger(v, k, 1 << 20),
   maxLines: (v, k) => positiveInteger(v, k, 1 << 16),
   maxReplyBytes: (v, k) => positiveInteger(v, k, 1 << 24),
+  signal: (v, k) => {
+    if (!(v instanceof AbortSignal)) throw invalid(`${k} must be an AbortSignal`);
+  },
 };
 
 /**
@@ -115,6 +121,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       maxLines: options.maxLines ?? DEFAULT_MAX_LINES,
       maxReplyBytes: options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
     },
+    signal: options.signal,
   };
 }
 

@@ -21,6 +21,7 @@ import {
 } from 'rxjs';
 import { type ServerAddress, type ServerTarget, parseServerAddress } from './address';
 import { defaultClientName } from './client-name';
+import { type CallOptions, abortable, disposeOnAbort } from './abort';
 import { traced } from './debug';
 import { checkCredentials } from './credentials';
 import { authenticate } from './dialogue/auth/authenticate';
@@ -65,10 +66,10 @@ export interface SmtpSession {
   readonly capabilities: ReadonlyMap<string, string> | null;
   /** Connects, greets, upgrades to TLS and authenticates; cold, emits each state and completes at `connected`. */
   connect(server: ServerAddress, username?: string | null, password?: string | null): Observable<SessionState>;
-  /** Sends one mail; emits its result and completes, or errors with an {@link SmtpError}. */
-  send(mail: Mail): Observable<SendResult>;
-  /** Sends mails one transaction after another, pipelined; one outcome per mail, in order. */
-  sendAll(mails: ObservableInput<Mail>): Observable<SendOutcome>;
+  /** Sends one mail; emits its result and completes, or errors with an {@link SmtpError}. `signal` cancels. */
+  send(mail: Mail, options?: CallOptions): Observable<SendResult>;
+  /** Sends mails one transaction after another, pipelined; one outcome per mail, in order. `signal` cancels. */
+  sendAll(mails: ObservableInput<Mail>, options?: CallOptions): Observable<SendOutcome>;
   /** Sends RSET. */
   reset(): Observable<SmtpReply>;
   /** Sends NOOP. */
@@ -94,7 +95,8 @@ const ESTABLISHED: readonly SessionStatus[] = ['connected', 'sending', 'quitting
  * ```
  */
 export function createSession(options?: SessionOptions): SmtpSession {
-  return traced(new Session(resolveOptions(options)));
+  const resolved = resolveOptions(options);
+  return traced(disposeOnAbort(new Session(resolved), resolved.signal));
 }
 
 class Session implements SmtpSession {
@@ -133,8 +135,8 @@ class Session implements SmtpSession {
     });
   }
 
-  send(mail: Mail): Observable<SendResult> {
-    return this.sendAll([mail]).pipe(
+  send(mail: Mail, options?: CallOptions): Observable<SendResult> {
+    return this.sendAll([mail], options).pipe(
       map((outcome) => {
         if (!outcome.ok) throw outcome.error;
         return outcome.result;
@@ -142,8 +144,8 @@ class Session implements SmtpSession {
     );
   }
 
-  sendAll(mails: ObservableInput<Mail>): Observable<SendOutcome> {
-    return defer(() => {
+  sendAll(mails: ObservableInput<Mail>, options?: CallOptions): Observable<SendOutcome> {
+    const sendAll$ = defer(() => {
       const conn = this.established('send');
       return new Observable<SendOutcome>((subscriber) => {
         const caps = this.capabilities ?? new Map<string, string>();
@@ -179,6 +181,7 @@ class Session implements SmtpSession {
         };
       });
     });
+    return sendAll$.pipe(abortable(options?.signal));
   }
 
   reset(): Observable<SmtpReply> {
@@ -317,7 +320,7 @@ class Session implements SmtpSession {
   private login(ctx: DialogueContext, credentials: Credentials | undefined): Observable<Transition> {
     return defer(() => {
       if (credentials === undefined) return EMPTY;
-      if (!isSecure(ctx.conn) && !this.options.allowInsecureAuth) {
+      if (!ctx.conn.isSecure && !this.options.allowInsecureAuth) {
         throw new SmtpError(
           'ENOTSUP',
           'refusing to send credentials over an unencrypted connection: the server offered no STARTTLS ' +
@@ -375,7 +378,7 @@ class Session implements SmtpSession {
 
   private transition(step: Transition, error?: SmtpError): SessionState {
     const previous = this.state;
-    const secure = step.status !== 'closed' && this.conn !== undefined && isSecure(this.conn);
+    const secure = step.status !== 'closed' && this.conn !== undefined && this.conn.isSecure;
     const state: SessionState = { status: step.status, secure };
     if (this.server !== undefined) state.server = this.server;
     const mechanism = step.mechanism ?? (step.status === 'closed' ? undefined : previous.mechanism);
@@ -385,10 +388,6 @@ class Session implements SmtpSession {
     if (!this.disposed || step.status === 'closed') this.stateSubject.next(state);
     return state;
   }
-}
-
-function isSecure(conn: Connection): boolean {
-  return conn.isSecure;
 }
 
 function tlsInfo(socket: tls.TLSSocket): TlsInfo {

@@ -61,6 +61,13 @@ export class Batch {
     this.endIfDone();
   }
 
+  /** The pool was aborted: the caller gets `error` now; outcomes still due are dropped. */
+  abort(error: SmtpError): void {
+    if (this.cancelled) return;
+    this.cancel();
+    this.onEnd(error);
+  }
+
   /** The caller unsubscribed: stop reading the input; outcomes still due are dropped. */
   cancel(): void {
     this.cancelled = true;
@@ -107,6 +114,12 @@ export class Dispatcher {
   remove(batch: Batch): void {
     const i = this.batches.indexOf(batch);
     if (i >= 0) this.batches.splice(i, 1);
+  }
+
+  /** Ends every `sendAll` with `error` (the pool was aborted). */
+  abortAll(error: SmtpError): void {
+    for (const batch of [...this.batches]) batch.abort(error);
+    this.batches.length = 0;
   }
 
   /** A job whose connection died before its end of data left: first in line for the next connection. */

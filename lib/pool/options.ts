@@ -32,6 +32,8 @@ export interface PoolOptions extends SessionOptions {
   };
   /** Milliseconds an idle connection stays open before it QUITs. Default 5 000. */
   idleTimeout?: number;
+  /** Aborting it ends every `sendAll` with `ECANCELED`, closes every connection at once and closes the pool. */
+  signal?: AbortSignal;
 }
 
 /** The pool's own options with their defaults, and the rest for each session. */
@@ -43,6 +45,7 @@ export interface ResolvedPoolOptions {
   maxMessagesPerConnection: number;
   rateLimit: { messages: number; perMs: number } | undefined;
   idleTimeout: number;
+  signal: AbortSignal | undefined;
   session: SessionOptions;
 }
 
@@ -66,7 +69,9 @@ const MAX_MS = 2_147_483_647;
  */
 export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options === null || typeof options !== 'object') throw invalid('pool options must be an object');
-  const { server, username, password, maxConnections, maxMessagesPerConnection, rateLimit, idleTimeout, ...session } = options;
+  const { server, username, password, maxConnections, maxMessagesPerConnection, rateLimit, idleTimeout, signal, ...session } = options;
+  // The pool's signal is the pool's: a session aborted under it would only be replaced.
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
   resolveOptions(session);
   parseServerAddress(server);
   checkCredentials(username, password);
@@ -84,6 +89,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
       maxMessagesPerConnection === undefined ? DEFAULT_MAX_MESSAGES_PER_CONNECTION : integer(maxMessagesPerConnection, 'maxMessagesPerConnection', 1e9),
     rateLimit: rateLimit === undefined ? undefined : { messages: rateLimit.messages, perMs: rateLimit.perMs },
     idleTimeout: idleTimeout === undefined ? DEFAULT_IDLE_TIMEOUT_MS : integer(idleTimeout, 'idleTimeout', MAX_MS),
+    signal,
     session,
   };
 }

@@ -1,6 +1,8 @@
 import { AsyncSubject, BehaviorSubject, Observable, type ObservableInput, Subject, defer, map, throwError } from 'rxjs';
+import { type CallOptions, abortError, abortable } from '../abort';
 import { SmtpError } from '../errors';
 import type { Mail, SendResult } from '../mail/mail';
+import type { SmtpSession } from '../session';
 import type { TranscriptLine } from '../transport/transcript';
 import { Batch, Dispatcher, type Job } from './dispatcher';
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options';
@@ -57,14 +59,14 @@ export interface PoolTranscriptLine extends TranscriptLine {
  */
 export interface SmtpPool {
   /** Sends one mail on whichever connection frees up first; its result, or an {@link SmtpError}. */
-  send(mail: Mail): Observable<SendResult>;
+  send(mail: Mail, options?: CallOptions): Observable<SendResult>;
   /**
    * Sends mails over the pool's connections, in completion order, one outcome per mail. An iterable
    * or async iterable input is read only as connections have room (backpressure). Completes when every
    * mail has its outcome; errors (`EIO`, with the cause) only when the input itself fails, after the
    * outcomes of the mails it gave. Unsubscribing stops reading the input.
    */
-  sendAll(mails: ObservableInput<Mail>): Observable<PoolOutcome>;
+  sendAll(mails: ObservableInput<Mail>, options?: CallOptions): Observable<PoolOutcome>;
   /** The current state on subscribe, then every change; completes once closed. */
   readonly state$: Observable<PoolState>;
   /** Every connection's transcript (AUTH payloads redacted), hot; completes once closed. */
@@ -93,6 +95,7 @@ class Pool implements SmtpPool, PoolCore {
   readonly transcriptLines$ = new Subject<PoolTranscriptLine>();
   readonly transcript$ = this.transcriptLines$.asObservable();
   private connections = 0;
+  readonly sessions = new Set<SmtpSession>();
   closing = false;
   private readonly workers = new Map<Worker, WorkerStatus | undefined>();
   private inFlightCount = 0;
@@ -107,10 +110,27 @@ class Pool implements SmtpPool, PoolCore {
     this.dispatcher = new Dispatcher(limit === undefined ? undefined : new TokenBucket(limit.messages, limit.perMs));
     this.stateSubject = new BehaviorSubject(this.snapshot());
     this.state$ = this.stateSubject.asObservable();
+    const signal = options.signal;
+    if (signal?.aborted === true) this.abort(signal);
+    else if (signal !== undefined) {
+      const onAbort = (): void => this.abort(signal);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.closed$.subscribe({ complete: () => signal.removeEventListener('abort', onAbort) });
+    }
   }
 
-  send(mail: Mail): Observable<SendResult> {
-    return this.sendAll([mail]).pipe(
+  /** The pool's signal aborted: every sendAll ends with ECANCELED, every connection closes now. */
+  private abort(signal: AbortSignal): void {
+    this.closing = true;
+    this.dispatcher.abortAll(abortError(signal));
+    for (const session of this.sessions) session.dispose();
+    this.wake$.next();
+    this.publish();
+    this.completeIfDone();
+  }
+
+  send(mail: Mail, options?: CallOptions): Observable<SendResult> {
+    return this.sendAll([mail], options).pipe(
       map((outcome) => {
         if (!outcome.ok) throw outcome.error;
         return outcome.result;
@@ -118,8 +138,8 @@ class Pool implements SmtpPool, PoolCore {
     );
   }
 
-  sendAll(mails: ObservableInput<Mail>): Observable<PoolOutcome> {
-    return defer(() => {
+  sendAll(mails: ObservableInput<Mail>, options?: CallOptions): Observable<PoolOutcome> {
+    const sendAll$ = defer(() => {
       if (this.closing) return throwError(() => new SmtpError('EPERM', 'the pool is closing'));
       return new Observable<PoolOutcome>((subscriber) => {
         const batch = new Batch(
@@ -141,6 +161,7 @@ class Pool implements SmtpPool, PoolCore {
         };
       });
     });
+    return sendAll$.pipe(abortable(options?.signal));
   }
 
   close(): Observable<void> {

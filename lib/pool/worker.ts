@@ -34,6 +34,8 @@ export interface PoolCore {
   /** Where each connection's transcript goes, numbered. */
   readonly transcriptLines$: Subject<PoolTranscriptLine>;
   nextConnectionId(): number;
+  /** Sessions open now, so that an abort can close them at once. */
+  readonly sessions: Set<SmtpSession>;
 }
 
 /**
@@ -63,6 +65,7 @@ export class Worker {
     const { options } = this.core;
     this.core.setStatus(this, 'connecting');
     const session = createSession(options.session);
+    this.core.sessions.add(session);
     const id = this.core.nextConnectionId();
     // Only while someone listens: the session formats its transcript for subscribers alone.
     const transcript = this.core.transcriptLines$.observed
@@ -84,6 +87,7 @@ export class Worker {
       }
     } finally {
       session.dispose();
+      this.core.sessions.delete(session);
       transcript?.unsubscribe();
     }
   }
