@@ -36,7 +36,7 @@ describe('README examples', function () {
       const code = block.replaceAll("from 'rx-smtp/nodemailer'", "from '../../lib/nodemailer'").replaceAll("from 'rx-smtp'", "from '../../lib'");
       // A block that defines one of the context's names keeps its own.
       const defined = new Set([...code.matchAll(/(?:const|let|function\*?)\s+(\w+)/g)].map((m) => m[1]));
-      const context = CONTEXT.split('\n').filter((line) => !defined.has(/declare const (\w+)/.exec(line)?.[1]));
+      const context = CONTEXT.split('\n').filter((line) => !defined.has(/declare const (\w+)/.exec(line)?.[1] ?? ''));
       writeFileSync(join(dir, `block${i}.ts`), `${context.join('\n')}\n${code}\nexport {};\n`);
     });
     writeFileSync(
