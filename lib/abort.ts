@@ -44,21 +44,22 @@ export function abortError(signal: AbortSignal): SmtpError {
 }
 
 /**
- * `SessionOptions.signal`: aborting it disposes the session. The listener goes when the session is
- * disposed (its `state$` completes), by the signal or otherwise.
+ * `SessionOptions.signal`: aborting it disposes the session, and calls still waiting (a connect, a
+ * send) error with `ECANCELED`. The listener goes when the session is disposed (its `state$`
+ * completes), by the signal or otherwise.
  *
  * @example
  * ```ts
  * const session = disposeOnAbort(new Session(options), options.signal);
  * ```
  */
-export function disposeOnAbort<T extends SmtpSession>(session: T, signal: AbortSignal | undefined): T {
+export function disposeOnAbort<T extends SmtpSession & { dispose(aborted?: SmtpError): void }>(session: T, signal: AbortSignal | undefined): T {
   if (signal === undefined) return session;
   if (signal.aborted) {
     session.dispose();
     return session;
   }
-  const onAbort = (): void => session.dispose();
+  const onAbort = (): void => session.dispose(abortError(signal));
   signal.addEventListener('abort', onAbort, { once: true });
   session.state$.subscribe({ complete: () => signal.removeEventListener('abort', onAbort) });
   return session;

@@ -209,9 +209,11 @@ class Session implements SmtpSession {
     });
   }
 
-  dispose(): void {
+  /** `aborted` (ECANCELED, from `SessionOptions.signal`) is what calls still waiting error with. */
+  dispose(aborted?: SmtpError): void {
     if (this.disposed) return;
     this.disposed = true;
+    if (aborted !== undefined) this.conn?.fail(aborted);
     this.conn?.destroy();
     if (this.state.status !== 'closed' && this.state.status !== 'idle') this.close(undefined);
     this.connWiring.unsubscribe();

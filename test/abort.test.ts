@@ -1,11 +1,11 @@
 import { getEventListeners } from 'node:events';
 import { expect } from 'chai';
-import { lastValueFrom, toArray } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { SmtpError } from '../lib/errors';
 import { createPool } from '../lib/pool';
 import { createSession } from '../lib/session';
 import { checkLeaks } from './fixtures/handles';
-import { type ScriptedServer, defaultServer } from './fixtures/scripted-server';
+import { type ScriptedServer, defaultServer, scriptedServer } from './fixtures/scripted-server';
 import { connectTo, numbered } from './send/helpers';
 
 /** What an Observable ends with: its error, or 'completed'. */
@@ -18,9 +18,11 @@ async function ending(observable: import('rxjs').Observable<unknown>): Promise<u
 
 describe('AbortSignal', () => {
   let server: ScriptedServer | undefined;
+  let scripted: ScriptedServer | undefined;
   afterEach(async () => {
     await server?.close();
-    server = undefined;
+    await scripted?.close();
+    server = scripted = undefined;
   });
   checkLeaks();
 
@@ -75,6 +77,43 @@ describe('AbortSignal', () => {
     expect(session.state.status).to.equal('closed');
     const error = (await ending(session.noop())) as SmtpError;
     expect(error.code).to.equal('EINVAL');
+  });
+
+  it('SessionOptions.signal: a send waiting when it aborts errors with ECANCELED, the end of data never sent', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    server = await defaultServer({}, { capabilities: ['8BITMIME'] });
+    const controller = new AbortController();
+    const session = createSession({ tls: 'none', signal: controller.signal });
+    await lastValueFrom(session.connect({ host: '127.0.0.1', port: server.port }));
+    async function* body(): AsyncGenerator<Uint8Array> {
+      await held;
+      yield Buffer.from('never\r\n');
+    }
+    const result = ending(session.send(numbered(1, { body: body() })));
+    await server.received('DATA');
+    controller.abort(new Error('shutting down'));
+
+    const error = (await result) as SmtpError;
+    expect(error).to.be.instanceOf(SmtpError);
+    expect(error.code).to.equal('ECANCELED');
+    expect(server.data).to.deep.equal([]);
+    expect(session.state.status).to.equal('closed');
+    release();
+  });
+
+  it('SessionOptions.signal: a connect waiting for the greeting when it aborts errors with ECANCELED', async () => {
+    scripted = await scriptedServer(() => [{ stall: true }]);
+    const controller = new AbortController();
+    const session = createSession({ tls: 'none', signal: controller.signal });
+    const result = ending(session.connect({ host: '127.0.0.1', port: scripted.port }));
+    await firstValueFrom(session.state$.pipe(filter((s) => s.status === 'greeting')));
+    controller.abort();
+
+    const error = (await result) as SmtpError;
+    expect(error).to.be.instanceOf(SmtpError);
+    expect(error.code).to.equal('ECANCELED');
+    expect(session.state.status).to.equal('closed');
   });
 
   it('a session disposed without the signal aborting removes its listener', () => {

@@ -1,9 +1,10 @@
-import { SmtpError } from '../errors';
+import { SendAllError, SmtpError } from '../errors';
 
 /**
  * How a failed message failed, for deciding what to do with it:
  * - `permanent`: the server refused it for good (5xx), or it can never be sent as it is (a bad
- *   address, too large, an extension the server lacks): do not retry unchanged.
+ *   address, too large, an extension the server lacks), or the caller aborted it (`ECANCELED`):
+ *   do not retry unchanged.
  * - `transient`: a 4xx (greylisting's 450/451 4.7.x included), or the connection failed before its
  *   end of data was sent: retrying later may work.
  * - `uncertain`: its end of data was sent and the reply never came: it may have been delivered, so
@@ -11,20 +12,25 @@ import { SmtpError } from '../errors';
  */
 export type FailureKind = 'permanent' | 'transient' | 'uncertain';
 
-/** Codes of mails that cannot succeed as they are, whatever the server's mood. */
-const PERMANENT_CODES = new Set(['ESERVERPERM', 'EINVAL', 'EMSGSIZE', 'ENOTSUP', 'EPROTO']);
+/**
+ * Codes of mails that cannot succeed as they are, whatever the server's mood; and ECANCELED, the
+ * caller's own decision, which a retry loop must not overrule.
+ */
+const PERMANENT_CODES = new Set(['ESERVERPERM', 'EINVAL', 'EMSGSIZE', 'ENOTSUP', 'EPROTO', 'ECANCELED']);
 
 /**
  * Classifies the error of a failed send by its reply class (and enhanced status code), or by its
- * code when there was no reply. An `uncertain` outcome is known only to whoever saw the end of data
- * leave: the pool says so in its outcomes; this function never answers it.
+ * code when there was no reply. A {@link SendAllError} with a mail in `uncertain` (what
+ * `session.send` and `pool.send` error with when the end of data left and no reply came) is
+ * `uncertain`, so that a retry loop built on this function never sends such a mail twice.
  *
  * @example
  * ```ts
  * pool.sendAll(mails).pipe(filter((o) => !o.ok && classifyFailure(o.error) === 'transient'));
  * ```
  */
-export function classifyFailure(error: unknown): Exclude<FailureKind, 'uncertain'> {
+export function classifyFailure(error: unknown): FailureKind {
+  if (error instanceof SendAllError && error.uncertain.length > 0) return 'uncertain';
   if (!(error instanceof SmtpError)) return 'transient';
   const reply = error.reply;
   if (reply !== undefined) {

@@ -1,4 +1,4 @@
-import { SmtpError } from '../errors';
+import { SendAllError, SmtpError } from '../errors';
 import type { Mail, SendResult } from '../mail/mail';
 import { type FailureKind, classifyFailure } from './classify';
 
@@ -36,8 +36,13 @@ export function failed(mail: Mail, error: unknown): PoolOutcome {
   return { ok: false, mail, error: smtpError, failure: classifyFailure(smtpError) };
 }
 
-/** The outcome of a mail whose end of data was sent when its connection died, before the reply. */
+/**
+ * The outcome of a mail whose end of data was sent when its connection died, before the reply. Its
+ * error is a {@link SendAllError} with the mail in `uncertain`, as the session's own would be, so
+ * `pool.send` callers (and {@link classifyFailure}) can tell it from a mail that was never sent.
+ */
 export function uncertain(mail: Mail, cause: SmtpError): PoolOutcome {
-  const error = new SmtpError(cause.code, `outcome unknown: the end of data was sent but no reply came (${cause.message})`, { cause });
+  const unknown = new SmtpError(cause.code, `outcome unknown: the end of data was sent but no reply came (${cause.message})`, { cause });
+  const error = new SendAllError(unknown, { delivered: [], uncertain: [mail], notSent: [] });
   return { ok: false, mail, error, failure: 'uncertain' };
 }

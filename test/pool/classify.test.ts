@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SmtpError, replyError } from '../../lib/errors';
+import { SendAllError, SmtpError, replyError } from '../../lib/errors';
 import { classifyFailure } from '../../lib/pool';
 
 const reply = (code: number, text: string) => {
@@ -28,8 +28,15 @@ describe('pool/classify', () => {
     for (const code of ['ESHUTDOWN', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'ESERVERSYNC']) {
       expect(classifyFailure(new SmtpError(code, 'x')), code).to.equal('transient');
     }
-    for (const code of ['EINVAL', 'EMSGSIZE', 'ENOTSUP', 'EPROTO']) {
+    for (const code of ['EINVAL', 'EMSGSIZE', 'ENOTSUP', 'EPROTO', 'ECANCELED']) {
       expect(classifyFailure(new SmtpError(code, 'x')), code).to.equal('permanent');
     }
+  });
+
+  it('a SendAllError with a mail in uncertain is uncertain; with only mails not sent, its cause decides', () => {
+    const mail = { from: 'a@example.com', to: 'b@example.com', body: 'x' };
+    const lost = new SmtpError('ECONNRESET', 'reset');
+    expect(classifyFailure(new SendAllError(lost, { delivered: [], uncertain: [mail], notSent: [] }))).to.equal('uncertain');
+    expect(classifyFailure(new SendAllError(lost, { delivered: [], uncertain: [], notSent: [mail] }))).to.equal('transient');
   });
 });

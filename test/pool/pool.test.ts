@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
-import { SmtpError } from '../../lib/errors';
+import { SendAllError, SmtpError } from '../../lib/errors';
 import type { Mail } from '../../lib/mail/mail';
-import { type PoolOptions, type PoolOutcome, type PoolState, type SmtpPool, createPool } from '../../lib/pool';
+import { type PoolOptions, type PoolOutcome, type PoolState, type SmtpPool, classifyFailure, createPool } from '../../lib/pool';
 import { checkLeaks } from '../fixtures/handles';
 import { type ScriptedServer, type Step, defaultServer, hello, scriptedServer, unstuff } from '../fixtures/scripted-server';
 import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
@@ -55,7 +55,9 @@ describe('pool', () => {
 
     expect(result).to.have.length(30);
     expect(result.every((o) => o.ok)).to.equal(true);
-    expect(new Set(result.map((o) => (o.ok ? o.result.mail : o.mail)))).to.deep.equal(new Set(given));
+    // By index: chai compares Sets of objects in insertion order, and outcomes come in completion order.
+    const index = (o: PoolOutcome): number => given.indexOf(o.ok ? o.result.mail : o.mail);
+    expect(result.map(index).sort((a, b) => a - b)).to.deep.equal(given.map((_, i) => i));
     const received = server!.messages.map((m) => m.raw.toString()).sort();
     expect(received).to.deep.equal(given.map((m) => m.body as string).sort());
   });
@@ -151,6 +153,9 @@ describe('pool', () => {
     const unsure = result.filter((o) => !o.ok && o.failure === 'uncertain').map(index);
     expect(delivered).to.deep.equal([0, 2, 3, 4]);
     expect(unsure).to.deep.equal([1]);
+    const lost = result.find((o) => !o.ok);
+    expect(lost?.ok === false && lost.error).to.be.instanceOf(SendAllError).and.deep.include({ uncertain: [given[1]] });
+    expect(classifyFailure(lost?.ok === false && lost.error)).to.equal('uncertain');
     expect(scripted.failures).to.deep.equal([]);
     expect(scripted.connections).to.equal(2);
     // Delivered (and the uncertain one, which the server did receive) are exactly what it stored.
