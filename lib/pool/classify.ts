@@ -19,6 +19,13 @@ export type FailureKind = 'permanent' | 'transient' | 'uncertain';
 const PERMANENT_CODES = new Set(['ESERVERPERM', 'EINVAL', 'EMSGSIZE', 'ENOTSUP', 'EPROTO', 'ECANCELED']);
 
 /**
+ * OpenSSL's certificate verification codes (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`,
+ * `ERR_TLS_CERT_ALTNAME_INVALID`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, ...): a certificate that fails
+ * now fails on every retry until someone changes it or the trust.
+ */
+const CERTIFICATE_CODE = /CERT|UNABLE_TO_(GET|VERIFY)/;
+
+/**
  * Classifies the error of a failed send by its reply class (and enhanced status code), or by its
  * code when there was no reply. A {@link SendAllError} with a mail in `uncertain` (what
  * `session.send` and `pool.send` error with when the end of data left and no reply came) is
@@ -38,5 +45,5 @@ export function classifyFailure(error: unknown): FailureKind {
     if (cls === 4) return 'transient';
     if (cls === 5) return 'permanent';
   }
-  return PERMANENT_CODES.has(error.code) ? 'permanent' : 'transient';
+  return PERMANENT_CODES.has(error.code) || CERTIFICATE_CODE.test(error.code) ? 'permanent' : 'transient';
 }

@@ -39,4 +39,10 @@ describe('pool/classify', () => {
     expect(classifyFailure(new SendAllError(lost, { delivered: [], uncertain: [mail], notSent: [] }))).to.equal('uncertain');
     expect(classifyFailure(new SendAllError(lost, { delivered: [], uncertain: [], notSent: [mail] }))).to.equal('transient');
   });
+
+  it('a certificate that fails verification is permanent: a retry meets the same certificate', () => {
+    for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN']) {
+      expect(classifyFailure(new SmtpError(code, 'x')), code).to.equal('permanent');
+    }
+  });
 });
