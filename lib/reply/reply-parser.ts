@@ -1,5 +1,5 @@
 import { SmtpError } from '../errors';
-import type { EnhancedStatus, SmtpReply } from './reply';
+import { type SmtpReply, makeReply } from './reply';
 import { sanitize } from './sanitize';
 
 /**
@@ -45,7 +45,6 @@ const LF = 0x0a;
 const CR = 0x0d;
 const SP = 0x20;
 const HYPHEN = 0x2d;
-const DOT = 0x2e;
 const DIGIT_0 = 0x30;
 const DIGIT_2 = 0x32;
 const DIGIT_5 = 0x35;
@@ -238,37 +237,63 @@ export class ReplyParser {
    */
   private oneToOne(text: string, onReply: (reply: SmtpReply) => void): void {
     const { maxLineLength, maxLines, maxReplyBytes } = this.limits;
+    // The reply in progress is kept in locals while the usual lines go by, and written back before
+    // anything else (line(), onReply) can look at it.
+    let lines = this.lines;
+    let code = this.code;
+    let replyBytes = this.replyBytes;
+    const length = text.length;
     let start = 0;
     for (;;) {
-      const lf = text.indexOf('\n', start);
-      const end = lf === -1 ? text.length : lf;
-      // The usual line, handled here without a call: a code, a separator, CRLF, within the limits,
-      // in a reply that has room for it. Anything else goes to line(), which also finds the fault.
-      const textEnd = end - 1;
-      const code = end - start > CODE_LENGTH && text.charCodeAt(textEnd) === CR ? readCode(text, start, textEnd) : -1;
+      let lf = text.indexOf('\n', start);
+      if (lf === -1) lf = length;
+      const octets = lf - start;
+      // The usual line, handled here without a call: a code, a separator, some text, CRLF, within
+      // the limits, in a reply that has room for it. Anything else goes to line(), which finds the fault.
+      const d0 = text.charCodeAt(start);
+      const d1 = text.charCodeAt(start + 1);
+      const d2 = text.charCodeAt(start + 2);
       const separator = text.charCodeAt(start + CODE_LENGTH);
-      const lines = this.lines;
+      const lineCode = (d0 - DIGIT_0) * 100 + (d1 - DIGIT_0) * 10 + (d2 - DIGIT_0);
       if (
-        code === -1 ||
-        textEnd - start > maxLineLength ||
-        (lines.length > 0 && code !== this.code) ||
-        this.replyBytes + end - start + 1 > maxReplyBytes ||
-        (separator === HYPHEN && lines.length + 1 >= maxLines)
+        octets > CODE_LENGTH + 1 &&
+        octets <= maxLineLength + 1 &&
+        text.charCodeAt(lf - 1) === CR &&
+        d0 >= DIGIT_2 &&
+        d0 <= DIGIT_5 &&
+        d1 >= DIGIT_0 &&
+        d1 <= DIGIT_9 &&
+        d2 >= DIGIT_0 &&
+        d2 <= DIGIT_9 &&
+        (separator === HYPHEN ? lines.length + 1 < maxLines : separator === SP) &&
+        (lines.length === 0 || lineCode === code) &&
+        replyBytes + octets + 1 <= maxReplyBytes
       ) {
-        this.line(text, start, end, end - start, onReply);
-      } else {
-        this.replyBytes += end - start + 1;
-        this.code = code;
-        lines.push(text.slice(start + CODE_LENGTH + 1, textEnd));
+        replyBytes += octets + 1;
+        code = lineCode;
+        lines.push(text.slice(start + CODE_LENGTH + 1, lf - 1));
         if (separator !== HYPHEN) {
           this.lines = [];
           this.replyBytes = 0;
           onReply(makeReply(code, lines));
+          lines = this.lines;
+          replyBytes = 0;
         }
+      } else {
+        this.lines = lines;
+        this.code = code;
+        this.replyBytes = replyBytes;
+        this.line(text, start, lf, octets, onReply);
+        lines = this.lines;
+        code = this.code;
+        replyBytes = this.replyBytes;
       }
-      if (lf === -1) return;
+      if (lf === length) break;
       start = lf + 1;
     }
+    this.lines = lines;
+    this.code = code;
+    this.replyBytes = replyBytes;
   }
 
   /** Whole lines `buf[from..last)` with multi-octet characters: each line's octets counted in the buffer. */
@@ -363,34 +388,4 @@ function malformed(decoded: string): SmtpError {
 /** The start of a line for an error message, its CR dropped and its control characters disarmed. */
 function excerpt(decoded: string): string {
   return sanitize(decoded.endsWith('\r') ? decoded.slice(0, -1) : decoded, EXCERPT_LENGTH);
-}
-
-function makeReply(code: number, lines: string[]): SmtpReply {
-  const enhanced = readEnhancedStatus(lines[0]!, Math.floor(code / 100));
-  return enhanced === undefined ? { code, lines } : { code, lines, enhanced };
-}
-
-/**
- * The RFC 3463 `class.subject.detail` at the start of `text`, followed by a space or the end.
- * RFC 2034 requires the class to repeat the reply code's first digit; a mismatch is ordinary text.
- */
-function readEnhancedStatus(text: string, replyClass: number): EnhancedStatus | undefined {
-  const cls = text.charCodeAt(0) - DIGIT_0;
-  if (cls !== replyClass || (cls !== 2 && cls !== 4 && cls !== 5) || text.charCodeAt(1) !== DOT) return undefined;
-  const subjectEnd = digitsEnd(text, 2);
-  if (subjectEnd === -1 || text.charCodeAt(subjectEnd) !== DOT) return undefined;
-  const detailEnd = digitsEnd(text, subjectEnd + 1);
-  if (detailEnd === -1 || (detailEnd < text.length && text.charCodeAt(detailEnd) !== SP)) return undefined;
-  return {
-    class: cls,
-    subject: Number(text.slice(2, subjectEnd)),
-    detail: Number(text.slice(subjectEnd + 1, detailEnd)),
-  };
-}
-
-/** Where a run of 1 to 3 digits starting at `from` ends, or -1 when there is no such run. */
-function digitsEnd(text: string, from: number): number {
-  let at = from;
-  while (at < text.length && isDigit(text.charCodeAt(at))) at++;
-  return at === from || at - from > 3 ? -1 : at;
 }

@@ -65,3 +65,46 @@ export function formatReply(reply: SmtpReply): string[] {
   if (reply.lines.length === 0) return [String(reply.code)];
   return reply.lines.map((line, i) => `${reply.code}${i === reply.lines.length - 1 ? ' ' : '-'}${line}`);
 }
+
+const DOT = 0x2e;
+const SP = 0x20;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/**
+ * A reply of `code` with `lines`, its enhanced status code read from the first line.
+ *
+ * @example
+ * ```ts
+ * makeReply(550, ['5.1.1 no such user']); // { code: 550, lines: [...], enhanced: { class: 5, subject: 1, detail: 1 } }
+ * ```
+ */
+export function makeReply(code: number, lines: string[]): SmtpReply {
+  const enhanced = readEnhancedStatus(lines[0]!, Math.floor(code / 100));
+  return enhanced === undefined ? { code, lines } : { code, lines, enhanced };
+}
+
+/**
+ * The RFC 3463 `class.subject.detail` at the start of `text`, followed by a space or the end.
+ * RFC 2034 requires the class to repeat the reply code's first digit; a mismatch is ordinary text.
+ */
+function readEnhancedStatus(text: string, replyClass: number): EnhancedStatus | undefined {
+  const cls = text.charCodeAt(0) - DIGIT_0;
+  if (cls !== replyClass || (cls !== 2 && cls !== 4 && cls !== 5) || text.charCodeAt(1) !== DOT) return undefined;
+  const subjectEnd = digitsEnd(text, 2);
+  if (subjectEnd === -1 || text.charCodeAt(subjectEnd) !== DOT) return undefined;
+  const detailEnd = digitsEnd(text, subjectEnd + 1);
+  if (detailEnd === -1 || (detailEnd < text.length && text.charCodeAt(detailEnd) !== SP)) return undefined;
+  return {
+    class: cls,
+    subject: Number(text.slice(2, subjectEnd)),
+    detail: Number(text.slice(subjectEnd + 1, detailEnd)),
+  };
+}
+
+/** Where a run of 1 to 3 digits starting at `from` ends, or -1 when there is no such run. */
+function digitsEnd(text: string, from: number): number {
+  let at = from;
+  while (at < text.length && text.charCodeAt(at) >= DIGIT_0 && text.charCodeAt(at) <= DIGIT_9) at++;
+  return at === from || at - from > 3 ? -1 : at;
+}
