@@ -57,6 +57,11 @@ export class MailQueue {
     return mail;
   }
 
+  /** Whether a mail is already here, without taking it. */
+  hasNext(): boolean {
+    return this.head < this.buffered.length;
+  }
+
   /** The next mail, waiting for it; undefined when the input has completed. Rejects with the input's error. */
   async take(): Promise<Mail | undefined> {
     for (;;) {

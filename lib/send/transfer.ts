@@ -1,12 +1,14 @@
-import { type Observable, lastValueFrom } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { BodyEncoder } from '../body/encoder';
 import { SendAllError, SmtpError, replyError } from '../errors';
 import { type Envelope, type TransferMode, prepareEnvelope } from '../mail/envelope';
 import type { Mail, SendOutcome, SendResult } from '../mail/mail';
-import { type SmtpReply, replyClass } from '../reply/reply';
+import type { SmtpReply } from '../reply/reply';
 import type { Connection } from '../transport/connection';
 import type { MailQueue } from './mail-queue';
+import { MailFailure, asSmtpError, classify, expectReset, ignoreReplyError, judgeWhole, reply$ } from './outcome';
 import { queueIdOf } from './queue-id';
+import { type InFlight, MAX_MAILS_IN_FLIGHT, type Owed, arrived, unanswered, untilWritable, writeWhole } from './window';
 
 /** How the transfer talks to this server. */
 export interface TransferSettings extends TransferMode {
@@ -16,22 +18,6 @@ export interface TransferSettings extends TransferMode {
   lmtp: boolean;
 }
 
-/** A mail whose end of data is written and whose final reply (or replies, under LMTP) is awaited. */
-interface Owed {
-  envelope: Envelope;
-  accepted: string[];
-  rejected: SendResult['rejected'];
-  bytes: number;
-  replies: Observable<SmtpReply>[];
-  /** Its outcome has been emitted. */
-  settled: boolean;
-}
-
-/** A per-mail failure: the mail gets an `ok: false` outcome and the transfer goes on. */
-class MailFailure {
-  constructor(readonly error: SmtpError) {}
-}
-
 /** What an abort must do: RSET is safe outside DATA; inside it only closing the connection is. */
 type Phase = 'idle' | 'envelope' | 'data';
 
@@ -39,8 +25,9 @@ type Phase = 'idle' | 'envelope' | 'data';
  * Sends mails over one connection, one transaction at a time but pipelined (RFC 2920) when the
  * server allows: MAIL, every RCPT and DATA leave in one write, and the next mail's commands leave
  * in the same write as the previous end of data, so that a steady stream costs one round trip per
- * message. Replies are matched in order by the connection. Every mail ends as exactly one outcome
- * or, when the session itself fails, in one of the lists of the {@link SendAllError}.
+ * message; under CHUNKING whole mails go out back to back, a window of them in flight. Replies are
+ * matched in order by the connection. Every mail ends as exactly one outcome or, when the session
+ * itself fails, in one of the lists of the {@link SendAllError}.
  */
 export class Transfer {
   private readonly delivered: SendResult[] = [];
@@ -72,19 +59,26 @@ export class Transfer {
     let owed: Owed | undefined;
     let reset: Observable<SmtpReply> | undefined;
     let current: Mail | undefined;
+    // Mails written whole under CHUNKING + PIPELINING, oldest first; they keep the `owed` and `reset` before them.
+    const inFlight: InFlight[] = [];
+    // Everything written gets its replies (and outcomes, in order) before waiting for anything else.
+    const settleAll = async (): Promise<void> => {
+      this.conn.release();
+      while (inFlight.length > 0) reset = await this.settleOldest(inFlight, emit);
+      this.conn.release();
+      owed = await this.settle(owed, emit);
+      reset = await expectReset(reset);
+    };
     try {
       for (;;) {
         current = queue.poll();
         if (current === undefined) {
-          this.conn.release();
           // Nothing here to pipeline behind the owed end of data: its outcome is due when its reply
           // comes, not when the next mail does (an input may wait for that outcome to give more).
-          owed = await this.settle(owed, emit);
-          reset = await this.expectReset(reset);
+          await settleAll();
           current = await queue.take().catch(async (err: unknown) => {
             // The input failed: the mail already sent is still owed its reply; settle it, or it would be reported uncertain.
-            owed = await this.settle(owed, emit);
-            reset = await this.expectReset(reset);
+            await settleAll();
             throw err;
           });
         }
@@ -94,34 +88,88 @@ export class Transfer {
         try {
           envelope = prepareEnvelope(current, this.settings);
         } catch (err) {
-          this.conn.release();
-          owed = await this.settle(owed, emit);
-          reset = await this.expectReset(reset);
+          await settleAll();
           emit({ ok: false, mail: current, error: asSmtpError(err) });
           continue;
         }
-        const step = await this.transaction(envelope, owed, reset, emit);
-        owed = step.owed;
-        reset = step.reset;
+        if (this.windowed(envelope, inFlight.length > 0 || queue.hasNext())) {
+          reset = await this.makeRoom(inFlight, reset, emit);
+          if (this.aborted) return;
+          inFlight.push(writeWhole(this.conn, envelope, inFlight.length > 0, { owed, reset }));
+          owed = reset = current = undefined;
+          await untilWritable(this.conn);
+          continue;
+        }
+        if (inFlight.length > 0) await settleAll();
+        ({ owed, reset } = await this.transaction(envelope, owed, reset, emit));
         current = undefined;
         if (this.aborted) return;
       }
-      this.conn.release();
-      owed = await this.settle(owed, emit);
-      await this.expectReset(reset);
+      await settleAll();
     } catch (err) {
       this.conn.release();
       if (this.aborted) return;
-      const error = asSmtpError(err);
-      const pending = queue.close();
-      throw new SendAllError(error, {
-        delivered: [...this.delivered],
-        uncertain: owed === undefined || owed.settled ? [] : [owed.envelope.mail],
-        notSent: [...(current === undefined || current === owed?.envelope.mail ? [] : [current]), ...pending],
-      });
+      throw this.sessionFailure(err, queue, owed, current, inFlight);
     } finally {
       this.phase = 'idle';
     }
+  }
+
+  /** Every mail not delivered yet: uncertain when its end of data went out unanswered, otherwise not sent. */
+  private sessionFailure(err: unknown, queue: MailQueue, owed: Owed | undefined, current: Mail | undefined, inFlight: InFlight[]): SendAllError {
+    const pending = queue.close();
+    return new SendAllError(asSmtpError(err), {
+      delivered: [...this.delivered],
+      uncertain: [...(owed === undefined || owed.settled ? [] : [owed.envelope.mail]), ...unanswered(inFlight)],
+      notSent: [...(current === undefined || current === owed?.envelope.mail ? [] : [current]), ...pending],
+    });
+  }
+
+  /**
+   * Whether this mail goes whole into the window: BDAT needs no 354, but only with more mails to
+   * follow, and not under LMTP (how many replies follow BDAT LAST depends on the RCPT replies).
+   */
+  private windowed(envelope: Envelope, more: boolean): envelope is Envelope & { body: { kind: 'memory' } } {
+    const { chunking, pipelining, lmtp } = this.settings;
+    return chunking && pipelining && !lmtp && more && envelope.body.kind === 'memory';
+  }
+
+  /** Settles the oldest mail when the window is full; a mail written to a connection known to be closed never left (not sent, not uncertain). */
+  private async makeRoom(inFlight: InFlight[], reset: Observable<SmtpReply> | undefined, emit: (outcome: SendOutcome) => void): Promise<Observable<SmtpReply> | undefined> {
+    if (inFlight.length >= MAX_MAILS_IN_FLIGHT) reset = await this.settleOldest(inFlight, emit);
+    if (this.conn.isClosed) await this.conn.writable();
+    return reset;
+  }
+
+  /**
+   * Reads the replies of the oldest mail in flight and emits its outcome; it leaves the window only
+   * then, so that a session failure meanwhile counts it uncertain. After a failed mail with nothing
+   * behind it an RSET is written (returned); a mail behind it carries its own.
+   */
+  private async settleOldest(inFlight: InFlight[], emit: (outcome: SendOutcome) => void): Promise<Observable<SmtpReply> | undefined> {
+    const item = inFlight[0]!;
+    // Mails written since are held to leave together; they must leave now unless this one is answered already.
+    if (!arrived(item.replies[item.replies.length - 1]!)) this.conn.release();
+    await this.settle(item.before, emit);
+    await expectReset(item.reset);
+    const finals: SmtpReply[] = [];
+    const { failure, last } = await judgeWhole(item, async (r) => {
+      const reply = await reply$(r);
+      finals.push(reply);
+      // A 421 anywhere in it refuses the mail plainly, as it does to the end of data.
+      if (reply.code === 421) this.refused(item, finals, emit);
+      return reply;
+    });
+    item.settled = true;
+    inFlight.shift();
+    if (failure === undefined) {
+      this.record(item, item.accepted, item.rejected, last, emit);
+      return undefined;
+    }
+    emit({ ok: false, mail: item.envelope.mail, error: failure.error });
+    if (inFlight.length > 0 || this.aborted) return undefined;
+    this.conn.hold();
+    return this.conn.write([{ line: 'RSET' }])[0];
   }
 
   /**
@@ -143,11 +191,11 @@ export class Transfer {
       replies = this.conn.write(lines.map((line) => ({ line })));
       this.conn.release();
       await this.settle(owedBefore, emit);
-      await this.expectReset(resetBefore);
+      await expectReset(resetBefore);
     } else {
       this.conn.release();
       await this.settle(owedBefore, emit);
-      await this.expectReset(resetBefore);
+      await expectReset(resetBefore);
       replies = [];
     }
     const reply = async (i: number): Promise<SmtpReply> => {
@@ -349,33 +397,4 @@ export class Transfer {
     this.delivered.push(result);
     emit({ ok: true, result });
   }
-
-  private async expectReset(reset: Observable<SmtpReply> | undefined): Promise<undefined> {
-    if (reset === undefined) return undefined;
-    const reply = await reply$(reset);
-    if (reply.code !== 250) throw new SmtpError('ESERVERSYNC', `RSET was answered ${reply.code}`, { reply, command: 'RSET' });
-    return undefined;
-  }
-}
-
-/**
- * A reply the command takes is fine (undefined); 4xx/5xx fail the mail, except 421, which is the
- * server closing the session; any other code means the two sides are out of step.
- */
-function classify(reply: SmtpReply, accepted: readonly number[], command: string): MailFailure | undefined {
-  if (accepted.includes(reply.code)) return undefined;
-  const error = replyError(reply, command);
-  const cls = replyClass(reply);
-  if ((cls === 4 || cls === 5) && reply.code !== 421) return new MailFailure(error);
-  throw error;
-}
-
-function reply$(observable: Observable<SmtpReply>): Promise<SmtpReply> {
-  return lastValueFrom(observable);
-}
-
-function ignoreReplyError(): void {}
-
-function asSmtpError(err: unknown): SmtpError {
-  return err instanceof SmtpError ? err : new SmtpError('EIO', err instanceof Error ? err.message : String(err), { cause: err });
 }

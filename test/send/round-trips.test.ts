@@ -3,6 +3,7 @@ import { lastValueFrom, toArray } from 'rxjs';
 import type { Mail } from '../../lib/mail/mail';
 import type { SmtpSession } from '../../lib/session';
 import { type MiniSink, type MiniSinkOptions, startMiniSink } from '../../bench/sinks/mini-sink';
+import { MAX_MAILS_IN_FLIGHT } from '../../lib/send/window';
 import { checkLeaks } from '../fixtures/handles';
 import { connectTo } from './helpers';
 
@@ -66,8 +67,25 @@ describe('send/round-trips', () => {
   });
 
   describe('with CHUNKING', () => {
-    it('takes no more than one turn per message with BDAT', async () => {
-      expect(await turnsFor({ pipelining: true, chunking: true }, 20)).to.equal(21);
+    it('keeps a window of whole BDAT mails in flight: one turn per window of messages', async () => {
+      const count = 4 * MAX_MAILS_IN_FLIGHT;
+      expect(await turnsFor({ pipelining: true, chunking: true }, count)).to.equal(count / MAX_MAILS_IN_FLIGHT);
+    });
+
+    it('costs less than one turn per message in steady state (DATA still costs one)', async () => {
+      const chunked = async (n: number) => turnsFor({ pipelining: true, chunking: true }, n);
+      const perMessage = ((await chunked(60)) - (await chunked(20))) / 40;
+      expect(perMessage).to.be.greaterThan(0).and.lessThan(1);
+      expect(perMessage).to.equal(1 / MAX_MAILS_IN_FLIGHT);
+      // turnsFor keeps the sink it started: a new one without CHUNKING.
+      await sink?.close();
+      sink = undefined;
+      const data = async (n: number) => turnsFor({ pipelining: true }, n);
+      expect(((await data(60)) - (await data(20))) / 40).to.equal(1);
+    });
+
+    it('a single BDAT mail takes two turns: the envelope is answered before the content goes', async () => {
+      expect(await turnsFor({ pipelining: true, chunking: true }, 1)).to.equal(2);
     });
 
     it('goes in lock-step when CHUNKING comes without PIPELINING', async () => {
