@@ -38,6 +38,7 @@ import { type ResolvedOptions, type SessionOptions, type TlsMode, resolveOptions
 import type { Mail, SendOutcome, SendResult } from './mail/mail';
 import type { SmtpReply } from './reply/reply';
 import { MailQueue } from './send/mail-queue';
+import { resultOf } from './send/outcome';
 import { Transfer } from './send/transfer';
 import { Connection } from './transport/connection';
 import { openSocket, peerSubject, secureDefaults } from './transport/socket';
@@ -136,12 +137,7 @@ class Session implements SmtpSession {
   }
 
   send(mail: Mail, options?: CallOptions): Observable<SendResult> {
-    return this.sendAll([mail], options).pipe(
-      map((outcome) => {
-        if (!outcome.ok) throw outcome.error;
-        return outcome.result;
-      }),
-    );
+    return this.sendAll([mail], options).pipe(map(resultOf));
   }
 
   sendAll(mails: ObservableInput<Mail>, options?: CallOptions): Observable<SendOutcome> {

@@ -1,5 +1,6 @@
-import { type ObservableInput, type Subscription, from, isObservable } from 'rxjs';
+import { type ObservableInput, isObservable } from 'rxjs';
 import type { Mail } from '../mail/mail';
+import { MailQueue } from '../send/mail-queue';
 
 /** The next mail, or the end of the input. */
 export type Pulled = { mail: Mail } | { done: true };
@@ -19,11 +20,9 @@ export type Pulled = { mail: Mail } | { done: true };
  */
 export class MailSource {
   private iterator: Iterator<Mail> | AsyncIterator<Mail> | undefined;
-  private readonly buffered: Mail[] = [];
+  /** An Observable or a Promise: buffered as it pushes, by the same queue a session's sendAll uses. */
+  private queue: MailQueue | undefined;
   private ended = false;
-  private failure: { error: unknown } | undefined;
-  private wake: (() => void) | undefined;
-  private subscription: Subscription | undefined;
   /** One pull at a time: an async iterator must not be asked again before it answered. */
   private line: Promise<unknown> = Promise.resolve();
 
@@ -33,20 +32,7 @@ export class MailSource {
     } else if (!isObservable(input) && typeof input === 'object' && input !== null && Symbol.iterator in input) {
       this.iterator = (input as Iterable<Mail>)[Symbol.iterator]();
     } else {
-      this.subscription = from(input).subscribe({
-        next: (mail) => {
-          this.buffered.push(mail);
-          this.notify();
-        },
-        error: (error: unknown) => {
-          this.failure = { error };
-          this.notify();
-        },
-        complete: () => {
-          this.ended = true;
-          this.notify();
-        },
-      });
+      this.queue = new MailQueue(input);
     }
   }
 
@@ -60,36 +46,24 @@ export class MailSource {
   /** Stops reading: an iterator is told to return (a generator's `finally` runs), a subscription ends. */
   close(): void {
     this.ended = true;
-    this.subscription?.unsubscribe();
+    this.queue?.close();
     const iterator = this.iterator;
     this.iterator = undefined;
     if (iterator?.return !== undefined) void Promise.resolve(iterator.return()).catch(() => undefined);
-    this.buffered.length = 0;
-    this.notify();
   }
 
   private async pullNow(): Promise<Pulled> {
-    if (this.iterator !== undefined) {
-      if (this.ended) return { done: true };
-      const step = await this.iterator.next();
-      if (step.done === true) {
-        this.ended = true;
-        this.iterator = undefined;
-        return { done: true };
-      }
-      return { mail: step.value };
+    if (this.queue !== undefined) {
+      const mail = await this.queue.take();
+      return mail === undefined ? { done: true } : { mail };
     }
-    for (;;) {
-      const mail = this.buffered.shift();
-      if (mail !== undefined) return { mail };
-      if (this.failure !== undefined) throw this.failure.error;
-      if (this.ended) return { done: true };
-      await new Promise<void>((resolve) => (this.wake = resolve));
+    if (this.iterator === undefined || this.ended) return { done: true };
+    const step = await this.iterator.next();
+    if (step.done === true) {
+      this.ended = true;
+      this.iterator = undefined;
+      return { done: true };
     }
-  }
-
-  private notify(): void {
-    this.wake?.();
-    this.wake = undefined;
+    return { mail: step.value };
   }
 }

@@ -2,6 +2,7 @@ import { AsyncSubject, BehaviorSubject, Observable, type ObservableInput, Subjec
 import { type CallOptions, abortError, abortable } from '../abort';
 import { SmtpError } from '../errors';
 import type { Mail, SendResult } from '../mail/mail';
+import { resultOf } from '../send/outcome';
 import type { SmtpSession } from '../session';
 import type { TranscriptLine } from '../transport/transcript';
 import { Batch, Dispatcher, type Job } from './dispatcher';
@@ -130,12 +131,7 @@ class Pool implements SmtpPool, PoolCore {
   }
 
   send(mail: Mail, options?: CallOptions): Observable<SendResult> {
-    return this.sendAll([mail], options).pipe(
-      map((outcome) => {
-        if (!outcome.ok) throw outcome.error;
-        return outcome.result;
-      }),
-    );
+    return this.sendAll([mail], options).pipe(map(resultOf));
   }
 
   sendAll(mails: ObservableInput<Mail>, options?: CallOptions): Observable<PoolOutcome> {

@@ -1,6 +1,7 @@
 import { type Observable, lastValueFrom } from 'rxjs';
 import { SmtpError, replyError } from '../errors';
 import { type SmtpReply, replyClass } from '../reply/reply';
+import type { SendOutcome, SendResult } from '../mail/mail';
 import type { InFlight } from './window';
 
 /**
@@ -94,4 +95,15 @@ export function ignoreReplyError(): void {}
  */
 export function asSmtpError(err: unknown): SmtpError {
   return err instanceof SmtpError ? err : new SmtpError('EIO', err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/**
+ * A mail's outcome as `send()` gives it, on a session or a pool: the result, or the error thrown.
+ *
+ * @example
+ * session.sendAll([mail]).pipe(map(resultOf));
+ */
+export function resultOf(outcome: SendOutcome): SendResult {
+  if (!outcome.ok) throw outcome.error;
+  return outcome.result;
 }

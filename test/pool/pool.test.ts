@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, toArray } from 'rxjs';
 import { SendAllError, SmtpError } from '../../lib/errors';
 import type { Mail } from '../../lib/mail/mail';
 import { type PoolOptions, type PoolOutcome, type PoolState, type SmtpPool, classifyFailure, createPool } from '../../lib/pool';
@@ -196,6 +196,15 @@ describe('pool', () => {
     expect(worstLead).to.be.at.most(5);
     expect(pulled).to.be.below(310);
     expect(finished).to.equal(true); // the generator was told to return
+  });
+
+  it('takes an Observable input (buffered as it pushes): every mail once', async () => {
+    scripted = await defaultServer();
+    const given = mails(7);
+    const result = await outcomes(open(scripted.port, { maxConnections: 2 }), from(given));
+
+    expect(result.filter((o) => o.ok)).to.have.length(7);
+    expect(scripted.data.map((d) => unstuff(d).toString()).sort()).to.deep.equal(given.map((m) => m.body as string).sort());
   });
 
   it('state$ shows connections, in flight, sent and failed, and completes once closed', async () => {
