@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import * as net from 'node:net';
 import { join } from 'node:path';
 import type { SMTPServerOptions } from 'smtp-server';
 import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
@@ -62,11 +61,4 @@ export function startTlsSmtpServer(options: SMTPServerOptions = {}): Promise<Smt
   });
 }
 
-/** A loopback port that nothing listens on (it was free a moment ago), for ECONNREFUSED. */
-export async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { closedPort } from '../fixtures/observe';

@@ -1,29 +1,19 @@
 import { expect } from 'chai';
 import { type Observable, lastValueFrom, toArray } from 'rxjs';
 import * as sinon from 'sinon';
-import { SmtpError } from '../../lib/errors';
 import type { SessionState } from '../../lib/dialogue/transition';
 import type { SessionOptions } from '../../lib/options';
 import { type SmtpSession, createSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
 import { GREETING, PASSWORD, USER, defaultServer, ehloReply, type ScriptedServer } from '../fixtures/scripted-server';
 import { CA, cert, type TlsScriptedServer, type TlsStep, tlsScriptedServer } from '../fixtures/tls-scripted-server';
+import { errorOf } from '../fixtures/observe';
 
 const CLIENT = 'client.test';
 const EHLO = `EHLO ${CLIENT}`;
 /** RFC 8446 5.1: a TLS handshake record (the ClientHello) starts with this byte. */
 const HANDSHAKE_RECORD = 0x16;
 const TIMEOUT_MS = 10_000;
-
-/** The error an Observable ends with; fails the test if it completes instead. */
-async function errorOf(observable: Observable<unknown>): Promise<SmtpError> {
-  const outcome = await lastValueFrom(observable, { defaultValue: undefined }).then(
-    () => new Error('expected an error, but the Observable completed'),
-    (err: unknown) => err,
-  );
-  expect(outcome).to.be.instanceOf(SmtpError);
-  return outcome as SmtpError;
-}
 
 /** What the client wrote on the wire after its STARTTLS line (empty before STARTTLS). */
 function afterStarttls(server: TlsScriptedServer): Buffer {

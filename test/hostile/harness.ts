@@ -141,13 +141,7 @@ export function watch<T>(observable: Observable<T>): Watched<T> {
   };
 }
 
-/** Waits for the end of `observable` and returns its error; fails the test if it completes. */
-export async function errorOf(observable: Observable<unknown>): Promise<SmtpError> {
-  const watched = watch(observable);
-  await watched.ended;
-  expect(watched.error, 'expected an error, but it completed').to.be.instanceOf(SmtpError);
-  return watched.error!;
-}
+export { errorOf } from '../fixtures/observe';
 
 /** Per-test fixtures: servers, sessions, optional fake timers, and the cleanup and leak checks. */
 export interface Harness {

@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import * as timers from 'node:timers';
+import { turns } from '../fixtures/observe';
 
 /**
  * A hostile SMTP server on a real loopback socket. Where the scripted server plays a transcript,
@@ -250,12 +250,7 @@ function matches(pattern: string | RegExp, line: string): boolean {
   return typeof pattern === 'string' ? line === pattern : pattern.test(line);
 }
 
-const realSetImmediate = timers.setImmediate;
-
-/** Waits `n` turns of the event loop (real `setImmediate`, never faked here). */
-export async function turns(n = 1): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => realSetImmediate(resolve));
-}
+export { turns };
 
 /** A conventional greeting. */
 export const GREETING = '220 hostile.test ESMTP\r\n';

@@ -3,12 +3,8 @@ import { lastValueFrom, toArray } from 'rxjs';
 import * as sinon from 'sinon';
 import { type SmtpPool, createPool } from '../../lib/pool';
 import { type ScriptedServer, defaultServer } from '../fixtures/scripted-server';
+import { turns } from '../fixtures/observe';
 import { numbered } from '../send/helpers';
-
-/** Lets loopback I/O happen (setImmediate is not faked) without letting virtual time move. */
-async function ioTurns(n = 20): Promise<void> {
-  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
-}
 
 describe('pool timing (virtual time)', () => {
   let clock: sinon.SinonFakeTimers;
@@ -35,7 +31,7 @@ describe('pool timing (virtual time)', () => {
     let done = false;
     const all = lastValueFrom(pool.sendAll(Array.from({ length: 6 }, (_, i) => numbered(i))).pipe(toArray())).finally(() => (done = true));
     while (!done) {
-      await ioTurns();
+      await turns(20);
       await clock.tickAsync(50);
     }
     const outcomes = await all;
@@ -51,13 +47,13 @@ describe('pool timing (virtual time)', () => {
     scripted = await defaultServer();
     pool = createPool({ server: { host: '127.0.0.1', port: scripted.port }, tls: 'none', idleTimeout: 10_000 });
     const sending = lastValueFrom(pool.send(numbered(1)));
-    while (scripted.lines.filter((l) => l === 'DATA').length === 0) await ioTurns(1);
-    await ioTurns();
+    while (scripted.lines.filter((l) => l === 'DATA').length === 0) await turns(1);
+    await turns(20);
     await sending;
-    await ioTurns();
+    await turns(20);
 
     await clock.tickAsync(9_999);
-    await ioTurns();
+    await turns(20);
     expect(scripted.lines).to.not.include('QUIT');
     await clock.tickAsync(1);
     await scripted.received('QUIT');

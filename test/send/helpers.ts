@@ -1,6 +1,5 @@
-import { expect } from 'chai';
 import { type Observable, lastValueFrom, toArray } from 'rxjs';
-import { SendAllError, SmtpError } from '../../lib/errors';
+import { SendAllError } from '../../lib/errors';
 import type { Mail, SendOutcome } from '../../lib/mail/mail';
 import type { SessionOptions } from '../../lib/options';
 import { type SmtpSession, createSession } from '../../lib/session';
@@ -19,16 +18,7 @@ export async function connectTo(port: number, options: SessionOptions = {}): Pro
   return session;
 }
 
-/** The error an Observable ends with; fails the test if it completes instead. */
-export async function errorOf(observable: Observable<unknown>): Promise<SmtpError> {
-  try {
-    await lastValueFrom(observable, { defaultValue: undefined });
-  } catch (err) {
-    expect(err).to.be.instanceOf(SmtpError);
-    return err as SmtpError;
-  }
-  throw new Error('expected an error, but the Observable completed');
-}
+export { errorOf } from '../fixtures/observe';
 
 /** Every outcome of a `sendAll` that completes. */
 export function outcomesOf(observable: Observable<SendOutcome>): Promise<SendOutcome[]> {

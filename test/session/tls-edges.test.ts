@@ -4,26 +4,15 @@ import { expect } from 'chai';
 import { type Observable, lastValueFrom } from 'rxjs';
 import type { SMTPServerOptions } from 'smtp-server';
 import { parseServerAddress } from '../../lib/address';
-import { SmtpError } from '../../lib/errors';
 import type { SessionOptions } from '../../lib/options';
 import { type SmtpSession, createSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
 import { PASSWORD, USER, type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
 import { CA, cert } from '../fixtures/tls-scripted-server';
-import { turns } from '../hostile/hostile-server';
+import { errorOf, turns } from '../fixtures/observe';
 
 // Issue 3 cases the other TLS tests leave out: a 220 to STARTTLS that arrives in pieces (must work),
 // a server that speaks TLS 1.2 only, and a server that requires a client certificate.
-
-/** The error an Observable ends with; fails the test if it completes instead. */
-async function errorOf(observable: Observable<unknown>): Promise<SmtpError> {
-  const outcome = await lastValueFrom(observable, { defaultValue: undefined }).then(
-    () => new Error('expected an error, but the Observable completed'),
-    (err: unknown) => err,
-  );
-  expect(outcome).to.be.instanceOf(SmtpError);
-  return outcome as SmtpError;
-}
 
 /**
  * A STARTTLS server that writes its 220 in the given pieces, each flushed and followed by turns of

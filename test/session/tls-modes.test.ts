@@ -3,26 +3,16 @@ import { type Observable, lastValueFrom } from 'rxjs';
 import * as sinon from 'sinon';
 import type { ServerAddress } from '../../lib/address';
 import type { SessionState } from '../../lib/dialogue/transition';
-import { SmtpError } from '../../lib/errors';
 import type { SessionOptions } from '../../lib/options';
 import { type SmtpSession, createSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
 import { GREETING, PASSWORD, USER, defaultServer, ehloReply, type ScriptedServer } from '../fixtures/scripted-server';
 import { CA, type TlsScriptedServer, tlsScriptedServer } from '../fixtures/tls-scripted-server';
+import { errorOf } from '../fixtures/observe';
 
 const CLIENT = 'client.test';
 const EHLO = `EHLO ${CLIENT}`;
 const TIMEOUT_MS = 10_000;
-
-/** The error an Observable ends with; fails the test if it completes instead. */
-async function errorOf(observable: Observable<unknown>): Promise<SmtpError> {
-  const outcome = await lastValueFrom(observable, { defaultValue: undefined }).then(
-    () => new Error('expected an error, but the Observable completed'),
-    (err: unknown) => err,
-  );
-  expect(outcome).to.be.instanceOf(SmtpError);
-  return outcome as SmtpError;
-}
 
 describe('session TLS modes and the insecure-auth rule', () => {
   let server: ScriptedServer | TlsScriptedServer | undefined;

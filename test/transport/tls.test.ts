@@ -1,22 +1,12 @@
 import { expect } from 'chai';
-import { type Observable, lastValueFrom, toArray } from 'rxjs';
+import { lastValueFrom, toArray } from 'rxjs';
 import type { SMTPServerOptions } from 'smtp-server';
-import { SmtpError } from '../../lib/errors';
 import type { SessionOptions } from '../../lib/options';
 import { type SmtpSession, createSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
 import { PASSWORD, USER, type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
 import { CA, cert } from '../fixtures/tls-scripted-server';
-
-/** The error an Observable ends with; fails the test if it completes instead. */
-async function errorOf(observable: Observable<unknown>): Promise<SmtpError> {
-  const outcome = await lastValueFrom(observable, { defaultValue: undefined }).then(
-    () => new Error('expected an error, but the Observable completed'),
-    (err: unknown) => err,
-  );
-  expect(outcome).to.be.instanceOf(SmtpError);
-  return outcome as SmtpError;
-}
+import { errorOf } from '../fixtures/observe';
 
 /** What smtp-server saw of each TLS session: the SNI name and whether AUTH was tried. */
 interface Seen {
