@@ -12,6 +12,7 @@
 import * as net from 'node:net';
 import { lastValueFrom } from 'rxjs';
 import { FROM, HOST, TO, rxConnect, rxQuit } from './peers';
+import { onFinalLines } from './raw-lines';
 
 /** Size of each chunk the source yields: what a file stream reads at a time. */
 const CHUNK_BYTES = 64 * 1024;
@@ -46,32 +47,27 @@ async function rx(port: number, bytes: number): Promise<number> {
 function raw(port: number, bytes: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: HOST, noDelay: true });
-    let pending = '';
     let stage = 0;
     let start = 0;
     socket.on('error', reject);
-    socket.on('data', async (chunk: Buffer) => {
-      pending += chunk.toString('latin1');
-      let lf: number;
-      while ((lf = pending.indexOf('\n')) !== -1) {
-        const line = pending.slice(0, lf);
-        pending = pending.slice(lf + 1);
-        if (line[3] === '-') continue;
-        stage++;
-        if (stage === 1) socket.write('EHLO bench.example.test\r\n');
-        else if (stage === 2) {
-          start = performance.now();
-          socket.write(`MAIL FROM:<${FROM}>\r\nRCPT TO:<${TO}>\r\nDATA\r\n`);
-        } else if (line.startsWith('354')) {
-          for await (const piece of chunks(bytes)) {
-            if (!socket.write(piece)) await new Promise((drained) => socket.once('drain', drained));
-          }
-          socket.write('.\r\n');
-        } else if (stage === 6) {
-          const elapsed = performance.now() - start;
-          socket.end('QUIT\r\n');
-          resolve(elapsed);
-        }
+    const writeBody = async (): Promise<void> => {
+      for await (const piece of chunks(bytes)) {
+        if (!socket.write(piece)) await new Promise((drained) => socket.once('drain', drained));
+      }
+      socket.write('.\r\n');
+    };
+    onFinalLines(socket, (line) => {
+      stage++;
+      if (stage === 1) socket.write('EHLO bench.example.test\r\n');
+      else if (stage === 2) {
+        start = performance.now();
+        socket.write(`MAIL FROM:<${FROM}>\r\nRCPT TO:<${TO}>\r\nDATA\r\n`);
+      } else if (line.startsWith('354')) {
+        writeBody().catch(reject);
+      } else if (stage === 6) {
+        const elapsed = performance.now() - start;
+        socket.end('QUIT\r\n');
+        resolve(elapsed);
       }
     });
   });

@@ -2,6 +2,7 @@ import * as net from 'node:net';
 import { lastValueFrom, toArray } from 'rxjs';
 import type { Mail } from '../../lib/index';
 import { FROM, HOST, TO, nmConnect, nmQuit, nmSend, oneKMessage, rxConnect, rxQuit } from '../peers';
+import { onFinalLines } from '../raw-lines';
 
 /**
  * Messages per second of each client, one figure per round, rounds alternating rx, nodemailer, raw.
@@ -76,35 +77,27 @@ export function oneTurnClient(port: number, messages: number, body: string): Pro
     const socket = net.connect({ port, host: HOST, noDelay: true });
     const content = `${body}.\r\n`;
     let stage: 'greeting' | 'ehlo' | 'sending' = 'greeting';
-    let pending = '';
     let finals = 0;
     let sent = 0;
     let start = 0;
     socket.on('error', reject);
-    socket.on('data', (chunk: Buffer) => {
-      pending += chunk.toString('latin1');
-      let lf: number;
-      while ((lf = pending.indexOf('\n')) !== -1) {
-        const line = pending.slice(0, lf);
-        pending = pending.slice(lf + 1);
-        if (line[3] === '-') continue;
-        if (stage === 'greeting') {
-          stage = 'ehlo';
-          socket.write('EHLO bench.example.test\r\n');
-        } else if (stage === 'ehlo') {
-          stage = 'sending';
-          start = performance.now();
-          sent = 1;
-          socket.write(ENVELOPE);
-        } else if (line.startsWith('354')) {
-          socket.write(sent < messages ? content + ENVELOPE : content);
-          sent++;
-        } else if (line.startsWith('250') && ++finals === 3 * messages) {
-          // MAIL, RCPT and the end of data are each answered 250.
-          const rate = perSecond(messages, start);
-          socket.end('QUIT\r\n');
-          resolve(rate);
-        }
+    onFinalLines(socket, (line) => {
+      if (stage === 'greeting') {
+        stage = 'ehlo';
+        socket.write('EHLO bench.example.test\r\n');
+      } else if (stage === 'ehlo') {
+        stage = 'sending';
+        start = performance.now();
+        sent = 1;
+        socket.write(ENVELOPE);
+      } else if (line.startsWith('354')) {
+        socket.write(sent < messages ? content + ENVELOPE : content);
+        sent++;
+      } else if (line.startsWith('250') && ++finals === 3 * messages) {
+        // MAIL, RCPT and the end of data are each answered 250.
+        const rate = perSecond(messages, start);
+        socket.end('QUIT\r\n');
+        resolve(rate);
       }
     });
   });
