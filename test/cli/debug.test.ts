@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { checkLeaks } from '../fixtures/handles';
 import { PASSWORD, type SmtpServerFixture, USER } from '../fixtures/smtp-server';
-import { CA_FILE, runCli, startTlsSmtpServer } from './run';
+import { runCli, sendArgs, startTlsSmtpServer } from './run';
 
 describe('NODE_DEBUG=rx-smtp', () => {
   let server: SmtpServerFixture;
@@ -9,19 +9,7 @@ describe('NODE_DEBUG=rx-smtp', () => {
   afterEach(() => server.close());
   checkLeaks();
 
-  const send = (): string[] => [
-    'send',
-    '--server',
-    `smtp://localhost:${server.port}`,
-    '--ca',
-    CA_FILE,
-    '--user',
-    USER,
-    '--from',
-    'a@example.com',
-    '--to',
-    'b@example.com',
-  ];
+  const send = (): string[] => sendArgs(server.port, '--from', 'a@example.com', '--to', 'b@example.com');
   const plainAuth = Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64');
 
   it('logs the state transitions and the transcript through util.debuglog, the AUTH payload redacted', async () => {

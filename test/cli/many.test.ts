@@ -3,23 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { checkLeaks } from '../fixtures/handles';
-import { PASSWORD, type SmtpServerFixture, USER } from '../fixtures/smtp-server';
-import { CA_FILE, runCli, startTlsSmtpServer } from './run';
+import { PASSWORD, type SmtpServerFixture } from '../fixtures/smtp-server';
+import { runCli, sendArgs, startTlsSmtpServer } from './run';
 
 describe('rx-smtp send --count / --mails', () => {
   let server: SmtpServerFixture;
   let dir: string;
   const env = { RX_SMTP_PASSWORD: PASSWORD };
-  const send = (...extra: string[]): string[] => [
-    'send',
-    '--server',
-    `smtp://localhost:${server.port}`,
-    '--ca',
-    CA_FILE,
-    '--user',
-    USER,
-    ...extra,
-  ];
+  const send = (...extra: string[]): string[] => sendArgs(server.port, ...extra);
   const jsonl = (...lines: string[]): string => {
     const path = join(dir, 'mails.jsonl');
     writeFileSync(path, lines.join('\n'));

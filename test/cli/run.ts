@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SMTPServerOptions } from 'smtp-server';
-import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
+import { type SmtpServerFixture, USER, startSmtpServer } from '../fixtures/smtp-server';
 
 /**
  * Runs `rx-smtp` as a child process (through tsx, from the sources) and collects what it printed.
@@ -62,3 +62,8 @@ export function startTlsSmtpServer(options: SMTPServerOptions = {}): Promise<Smt
 }
 
 export { closedPort } from '../fixtures/observe';
+
+/** `rx-smtp send` to the test server as alice over STARTTLS, trusting the test CA; `extra` follows. */
+export function sendArgs(port: number, ...extra: string[]): string[] {
+  return ['send', '--server', `smtp://localhost:${port}`, '--ca', CA_FILE, '--user', USER, ...extra];
+}

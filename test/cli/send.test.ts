@@ -4,26 +4,13 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { checkLeaks } from '../fixtures/handles';
 import { PASSWORD, type SmtpServerFixture, USER } from '../fixtures/smtp-server';
-import { CA_FILE, closedPort, runCli, startTlsSmtpServer } from './run';
+import { closedPort, runCli, sendArgs, startTlsSmtpServer } from './run';
 
 describe('rx-smtp send', () => {
   let server: SmtpServerFixture;
   let dir: string;
   const env = { RX_SMTP_PASSWORD: PASSWORD };
-  const send = (...extra: string[]): string[] => [
-    'send',
-    '--server',
-    `smtp://localhost:${server.port}`,
-    '--ca',
-    CA_FILE,
-    '--user',
-    USER,
-    '--from',
-    'a@example.com',
-    '--to',
-    'b@example.com',
-    ...extra,
-  ];
+  const send = (...extra: string[]): string[] => sendArgs(server.port, '--from', 'a@example.com', '--to', 'b@example.com', ...extra);
 
   beforeEach(async () => {
     server = await startTlsSmtpServer();
