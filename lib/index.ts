@@ -10,15 +10,32 @@
  * @module rx-smtp
  * @packageDocumentation
  */
-export { type CallOptions, abortable } from './abort';
+export { abortable } from './abort';
+export type { CallOptions } from './call-options';
 export type { ServerAddress } from './address';
 export type { SessionState, SessionStatus, TlsInfo } from './dialogue/transition';
-export { SendAllError, SmtpError, type SmtpErrorCode, type SmtpErrorDetails } from './errors';
-export type { DsnOptions, Mail, MailBody, SendOutcome, SendResult } from './mail/mail';
-export type { SessionOptions, TlsMode } from './options';
-export { type FailureKind, type PoolOptions, type PoolOutcome, type PoolState, type PoolTranscriptLine, type SmtpPool, type WorkerStatus, classifyFailure, createPool } from './pool';
+export { CERTIFICATE_ERROR_CODES, type RxSmtpCode, SMTP_ERROR_CODES, SOCKET_ERROR_CODES, type SmtpErrorCode } from './error-codes';
+export { SmtpError, type SmtpErrorDetails } from './errors';
+export type { DsnOptions, Mail, MailBody, MailRef, SendOutcome, SendResult } from './mail/mail';
+export type { SessionOptions, TlsMode, WindowOptions } from './options';
+export {
+  type BackoffPolicy,
+  DEFAULT_BACKOFF,
+  type FailureKind,
+  type PoolOptions,
+  type PoolOutcome,
+  type PoolState,
+  type PoolTranscriptLine,
+  type SmtpPool,
+  type WorkerStatus,
+  classifyFailure,
+  createPool,
+} from './pool';
 export { type ParseRepliesOptions, parseReplies } from './reply/parse-replies';
 export type { ReplyLimits } from './reply/reply-parser';
 export type { EnhancedStatus, SmtpReply } from './reply/reply';
+export type { CallHooks, PipeliningMode } from './send/context';
+export { SendAllError } from './send/send-all-error';
+export { DEFAULT_WINDOW_BYTES, DEFAULT_WINDOW_MAILS } from './send/window';
 export { createSession, type SmtpSession } from './session';
 export type { TranscriptLine } from './transport/transcript';

@@ -58,10 +58,10 @@ export function senderDispatcher(sender: MailSender): Dispatcher {
         ? sender.sendAll(mails)
         : // One at a time: a session runs one transaction at a time and answers EINPROGRESS otherwise.
           from(mails).pipe(
-            concatMap((mail) =>
+            concatMap((mail, index) =>
               sender.send(mail).pipe(
-                map((result): SendOutcome => ({ ok: true, result })),
-                catchError((error: SmtpError) => of<SendOutcome>({ ok: false, mail, error })),
+                map((result): SendOutcome => ({ ok: true, index, mail, result })),
+                catchError((error: SmtpError) => of<SendOutcome>({ ok: false, index, mail, error })),
               ),
             ),
           ),

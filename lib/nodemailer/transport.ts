@@ -19,8 +19,9 @@ import {
   tap,
 } from 'rxjs';
 import type { ServerAddress } from '../address';
-import { SendAllError, SmtpError } from '../errors';
-import type { Mail, SendOutcome } from '../mail/mail';
+import { SmtpError } from '../errors';
+import { SendAllError } from '../send/send-all-error';
+import type { SendOutcome } from '../mail/mail';
 import type { SessionOptions } from '../options';
 import { createSession } from '../session';
 import { type Dispatcher, type MailSender, senderDispatcher, sessionDispatcher } from './dispatch';
@@ -184,16 +185,17 @@ export class RxSmtpTransport extends EventEmitter {
 
   /** One `sendAll`; every job ends with exactly one callback, or goes back to the queue. */
   private sendBatch$(batch: Job[]): Observable<never> {
-    const pending = new Map<Mail, Job>(batch.map((job) => [job.converted.mail, job]));
-    const settle = (mail: Mail, outcome: SendOutcome): void => {
-      const job = pending.get(mail);
+    // By position: the same Mail object may stand twice in a batch.
+    const pending = new Map<number, Job>(batch.map((job, index) => [index, job]));
+    const settle = (outcome: SendOutcome): void => {
+      const job = pending.get(outcome.index);
       if (job === undefined) return;
-      pending.delete(mail);
+      pending.delete(outcome.index);
       if (outcome.ok) report(job.callback, null, sentInfo(job.converted, outcome.result));
       else report(job.callback, outcome.error);
     };
-    return defer(() => this.dispatcher.sendAll([...pending.keys()])).pipe(
-      tap((outcome) => settle(outcome.ok ? outcome.result.mail : outcome.mail, outcome)),
+    return defer(() => this.dispatcher.sendAll(batch.map((job) => job.converted.mail))).pipe(
+      tap(settle),
       ignoreElements(),
       catchError((err: unknown) => {
         this.failRest(pending, err);
@@ -207,14 +209,14 @@ export class RxSmtpTransport extends EventEmitter {
    * The jobs of a failed batch without an outcome: those whose content never left go back to the
    * front of the queue (once); the rest, including any that may have been delivered, fail.
    */
-  private failRest(pending: Map<Mail, Job>, err: unknown): void {
+  private failRest(pending: Map<number, Job>, err: unknown): void {
     const error = toSmtpError(err);
     const cause = err instanceof SendAllError && err.cause instanceof SmtpError ? err.cause : error;
-    const notSent = new Set(err instanceof SendAllError ? err.notSent : []);
+    const notSent = new Set(err instanceof SendAllError ? err.notSent.map((ref) => ref.index) : []);
     const retry: Job[] = [];
-    for (const [mail, job] of pending) {
+    for (const [index, job] of pending) {
       job.attempts++;
-      if (notSent.has(mail) && !job.converted.opened() && job.attempts < MAX_ATTEMPTS) retry.push(job);
+      if (notSent.has(index) && !job.converted.opened() && job.attempts < MAX_ATTEMPTS) retry.push(job);
       else report(job.callback, cause);
     }
     pending.clear();

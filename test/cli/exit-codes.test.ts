@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ExitCode, exitCodeFor, replyExitCode, worstExitCode } from '../../lib/cli/exit-codes';
-import { SmtpError } from '../../lib/errors';
+import { SmtpError, type SmtpErrorCode } from '../../lib/errors';
 import { checkLeaks } from '../fixtures/handles';
 import { GREETING, reply, scriptedServer } from '../fixtures/scripted-server';
 import { runCli } from './run';
@@ -27,7 +27,7 @@ describe('rx-smtp exit codes', () => {
   ];
   for (const [code, duringAuth, status] of cases) {
     it(`maps ${code}${duringAuth ? ' during AUTH' : ''} to ${status}`, () => {
-      expect(exitCodeFor(new SmtpError(code, 'x'), duringAuth)).to.equal(status);
+      expect(exitCodeFor(new SmtpError(code as SmtpErrorCode, 'x'), duringAuth)).to.equal(status);
     });
   }
 

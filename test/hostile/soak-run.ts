@@ -1,6 +1,7 @@
 import { lastValueFrom } from 'rxjs';
 import type * as sinon from 'sinon';
-import { SendAllError, SmtpError } from '../../lib/errors';
+import { SmtpError } from '../../lib/errors';
+import { SendAllError } from '../../lib/send/send-all-error';
 import type { Mail, SendOutcome } from '../../lib/mail/mail';
 import { createSession } from '../../lib/session';
 import { GREETING, ehloReply, hostileServer, turns, type HostilePeer } from './hostile-server';
@@ -113,7 +114,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       const mails = Array.from({ length: 1 + Math.floor(rng() * options.maxMails) }, (_, m) => soakMail(`s${s}m${m}`, rng));
       report.mails += mails.length;
-      const seen = new Map<Mail, string[]>(mails.map((mail) => [mail, []]));
+      const seen = new Map<number, string[]>(mails.map((_, i) => [i, []]));
       const outcomes: SendOutcome[] = [];
       let error: unknown;
       await new Promise<void>((resolve) =>
@@ -124,22 +125,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         }),
       );
       activity++;
-      for (const o of outcomes) seen.get(o.ok ? o.result.mail : o.mail)?.push(o.ok ? 'ok' : 'failed');
+      for (const o of outcomes) seen.get(o.index)?.push(o.ok ? 'ok' : 'failed');
       if (error instanceof SendAllError) {
-        for (const mail of error.uncertain) seen.get(mail)?.push('uncertain');
-        for (const mail of error.notSent) seen.get(mail)?.push('notSent');
-        const okMails = outcomes.filter((o) => o.ok).map((o) => (o.ok ? o.result.mail : undefined));
-        if (error.delivered.length !== okMails.length || error.delivered.some((r, i) => r.mail !== okMails[i])) {
+        for (const ref of error.uncertain) seen.get(ref.index)?.push('uncertain');
+        for (const ref of error.notSent) seen.get(ref.index)?.push('notSent');
+        const okIndexes = outcomes.filter((o) => o.ok).map((o) => o.index);
+        if (error.delivered.length !== okIndexes.length || error.delivered.some((index, i) => index !== okIndexes[i])) {
           report.violations.push(`session ${s}: SendAllError.delivered differs from the ok outcomes`);
         }
       } else if (error instanceof SmtpError && outcomes.length === 0 && error.code === 'EPERM') {
         // The session closed between connect and sendAll: the call took no mail at all.
-        for (const mail of mails) seen.get(mail)?.push('notSent');
+        for (const fates of seen.values()) fates.push('notSent');
       } else if (error !== undefined) {
         report.violations.push(`session ${s}: sendAll failed with ${String(error)}, not a SendAllError`);
       }
-      for (const [mail, fates] of seen) {
-        const id = idOf(mail);
+      for (const [index, fates] of seen) {
+        const id = idOf(mails[index]!);
         if (fates.length !== 1) report.violations.push(`mail ${id}: ${fates.length} outcomes (${fates.join(', ')})`);
         const fate = fates[0] as keyof SoakReport['outcomes'] | undefined;
         if (fate !== undefined) report.outcomes[fate]++;

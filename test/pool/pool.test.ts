@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { SendAllError, SmtpError } from '../../lib/errors';
+import { SmtpError } from '../../lib/errors';
+import { SendAllError } from '../../lib/send/send-all-error';
 import type { Mail } from '../../lib/mail/mail';
 import { type PoolOptions, type PoolOutcome, type PoolState, type SmtpPool, classifyFailure, createPool } from '../../lib/pool';
 import { checkLeaks } from '../fixtures/handles';
@@ -56,7 +57,7 @@ describe('pool', () => {
     expect(result).to.have.length(30);
     expect(result.every((o) => o.ok)).to.equal(true);
     // By index: chai compares Sets of objects in insertion order, and outcomes come in completion order.
-    const index = (o: PoolOutcome): number => given.indexOf(o.ok ? o.result.mail : o.mail);
+    const index = (o: PoolOutcome): number => given.indexOf(o.mail);
     expect(result.map(index).sort((a, b) => a - b)).to.deep.equal(given.map((_, i) => i));
     const received = server!.messages.map((m) => m.raw.toString()).sort();
     expect(received).to.deep.equal(given.map((m) => m.body as string).sort());
@@ -102,7 +103,7 @@ describe('pool', () => {
     const result = await outcomes(open(scripted.port, { maxConnections: 1 }), given);
 
     const kind = (m: Mail): string => {
-      const o = result.find((x) => (x.ok ? x.result.mail : x.mail) === m)!;
+      const o = result.find((x) => x.mail === m)!;
       return o.ok ? 'sent' : o.failure;
     };
     expect(given.map(kind)).to.deep.equal(['transient', 'permanent', 'sent']);
@@ -147,14 +148,14 @@ describe('pool', () => {
     const given = mails(5);
     const result = await outcomes(open(scripted.port, { maxConnections: 1 }), given);
 
-    const index = (o: PoolOutcome): number => given.indexOf(o.ok ? o.result.mail : o.mail);
+    const index = (o: PoolOutcome): number => given.indexOf(o.mail);
     expect(result.map(index).sort()).to.deep.equal([0, 1, 2, 3, 4]);
     const delivered = result.filter((o) => o.ok).map(index);
     const unsure = result.filter((o) => !o.ok && o.failure === 'uncertain').map(index);
     expect(delivered).to.deep.equal([0, 2, 3, 4]);
     expect(unsure).to.deep.equal([1]);
     const lost = result.find((o) => !o.ok);
-    expect(lost?.ok === false && lost.error).to.be.instanceOf(SendAllError).and.deep.include({ uncertain: [given[1]] });
+    expect(lost?.ok === false && lost.error).to.be.instanceOf(SendAllError).and.deep.include({ uncertain: [{ index: 1, mail: given[1] }] });
     expect(classifyFailure(lost?.ok === false && lost.error)).to.equal('uncertain');
     expect(scripted.failures).to.deep.equal([]);
     expect(scripted.connections).to.equal(2);
@@ -252,7 +253,7 @@ describe('pool', () => {
     expect(seen.filter((o) => o.ok)).to.have.length(2);
     expect(error).to.be.instanceOf(SmtpError);
     expect((error as SmtpError).code).to.equal('EIO');
-    expect(((error as SmtpError).cause as Error).message).to.equal('disk gone');
+    expect((((error as SmtpError).cause as SmtpError).cause as Error).message).to.equal('disk gone');
   });
 
   it('transcript$ carries the lines of every connection, numbered, AUTH redacted', async () => {

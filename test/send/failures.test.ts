@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
-import { SendAllError, SmtpError } from '../../lib/errors';
+import { SmtpError } from '../../lib/errors';
+import { SendAllError } from '../../lib/send/send-all-error';
 import type { SmtpSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
 import { DEFAULT_CAPABILITIES, type Override, type ScriptedServer, defaultServer, unstuff } from '../fixtures/scripted-server';
@@ -153,7 +154,7 @@ describe('send/failures', () => {
       const { outcomes, error } = await outcomesUntilError(session.sendAll([numbered(0), numbered(1)]));
       expect(outcomes.map(codeOf)).to.deep.equal(['ESERVERPERM']);
       expect(error.code).to.equal('ESERVERSYNC');
-      expect(error.notSent.map((m) => m.body)).to.deep.equal([numbered(1).body]);
+      expect(error.notSent.map((r) => r.mail.body)).to.deep.equal([numbered(1).body]);
     });
   });
 });
