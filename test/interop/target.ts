@@ -27,12 +27,17 @@ export interface InteropTarget {
   options: SessionOptions;
   /** The server stores one copy per accepted recipient (LMTP, OpenSMTPD), not one per message. */
   copyPerRecipient: boolean;
+  /**
+   * Header fields the shared behaviours put first in a non-empty body, for a server that adds them
+   * when absent (OpenSMTPD: Date:, Message-ID:); with them a body comes back byte for byte.
+   */
+  header: string;
 }
 
 /** Starts a server of `kind` for the calling `describe` and reads its store. */
-export function interopTarget(kind: SharedServerKind, how: Partial<Pick<InteropTarget, 'options' | 'copyPerRecipient'>> = {}): InteropTarget {
+export function interopTarget(kind: SharedServerKind, how: Partial<Pick<InteropTarget, 'options' | 'copyPerRecipient' | 'header'>> = {}): InteropTarget {
   const handle = useSharedServer(kind);
-  return { handle, store: storeOf(handle), options: how.options ?? {}, copyPerRecipient: how.copyPerRecipient ?? false };
+  return { handle, store: storeOf(handle), options: {}, copyPerRecipient: false, header: '', ...how };
 }
 
 /** A connected session, every state it went through, and the lines the client wrote. */
@@ -84,7 +89,12 @@ export function stepsOf(states: readonly SessionState[]): string[] {
   return states.map((s) => `${s.status}${s.secure ? '+tls' : ''}${s.mechanism === undefined ? '' : `:${s.mechanism}`}`);
 }
 
-/** The lines that end a message's data: `.` after DATA, `BDAT n LAST`. */
+/** A client line that ends a message's data: `.` after DATA, or `BDAT n LAST`. */
+export function isEndOfData(line: string): boolean {
+  return line === '.' || /^BDAT \d+ LAST$/.test(line);
+}
+
+/** How many messages' data the client ended. */
 export function endsOfData(written: readonly string[]): number {
-  return written.filter((line) => line === '.' || /^BDAT \d+ LAST$/.test(line)).length;
+  return written.filter(isEndOfData).length;
 }
