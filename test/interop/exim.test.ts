@@ -72,7 +72,7 @@ describe('interop with Exim 4.96', function () {
       const { session, transcript } = await connectTo(f, exim);
       const from = exim.store.sender('pipelined');
       const start = transcript.length;
-      await lastValueFrom(session.send({ from, to: ['b@example.test', 'c@example.test'], body: 'Subject: two turns\r\n\r\nhi\r\n' }));
+      const result = await lastValueFrom(session.send({ from, to: ['b@example.test', 'c@example.test'], body: 'Subject: two turns\r\n\r\nhi\r\n' }));
       expect(transcript.slice(start, start + 7).map((line) => line.slice(0, 7))).to.deep.equal([
         'C: MAIL',
         'C: RCPT',
@@ -82,7 +82,10 @@ describe('interop with Exim 4.96', function () {
         'S: 250 ',
         'C: BDAT',
       ]);
-      await exim.store.from(from, 1);
+      // Exim answers BDAT LAST with two lines, "250- 20 byte chunk, total 20" and "250 OK id=...".
+      expect(result.reply.lines).to.have.length(2);
+      const [stored] = await exim.store.from(from, 1);
+      expect(result.queueId).to.equal(stored!.json.queue_id);
     });
 
     itSendsAllExactlyOnce(f, exim, 500);
