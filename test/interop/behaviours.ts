@@ -3,12 +3,11 @@ import { lastValueFrom, toArray } from 'rxjs';
 import type { Mail } from '../../lib/mail/mail';
 import { createPool } from '../../lib/pool';
 import { crlfNormalise } from '../body/expected';
-import { USER } from '../fixtures/smtp-server';
 import { errorOf, outcomesOf } from '../send/helpers';
 import type { SessionFixture } from '../session/session-fixture';
 import { failuresOf, fateOf } from './fates';
-import type { Envelope, Stored } from './store';
-import { type ConnectHow, type InteropTarget, connectTo, endsOfData, sessionOptions, stepsOf } from './target';
+import type { Stored } from './store';
+import { type ConnectHow, type InteropTarget, connectTo, endsOfData } from './target';
 
 /**
  * What every third-party server is put through, as shared mocha behaviours: each function
@@ -194,37 +193,5 @@ export function itReportsEachRecipient(f: SessionFixture, target: InteropTarget,
     const result = await lastValueFrom(session.send({ from, to: 'b@example.test', body: 'Subject: next\r\n\r\nyes\r\n' }));
     expect(result.accepted).to.deep.equal(['b@example.test']);
     expect(await storedRecipients(target, from, 1)).to.deep.equal(['b@example.test']);
-  });
-}
-
-/** How a server takes AUTH: inside STARTTLS or over plain TCP, and what its store records of it. */
-export interface AuthHow {
-  starttls: boolean;
-  /** The envelope fields the store writes for a mail sent after AUTH with `mechanism`. */
-  recorded(mechanism: string): Partial<Envelope>;
-}
-
-/** AUTH with each of `mechanisms` as alice, a mail sent, and the store's record of who sent it; a wrong password is 535. */
-export function itAuthenticatesWithEach(f: SessionFixture, target: InteropTarget, mechanisms: readonly string[], how: AuthHow): void {
-  const where = how.starttls ? '+tls' : '';
-  const connect: ConnectHow = how.starttls ? { starttls: true } : { allowInsecureAuth: true };
-  for (const mechanism of mechanisms) {
-    it(`AUTH ${mechanism}${how.starttls ? ' after STARTTLS' : ' without TLS'}: alice is authenticated, as the stored mail records`, async () => {
-      const { session, states } = await connectTo(f, target, { ...connect, auth: true, authMechanisms: [mechanism] });
-      expect(stepsOf(states).slice(-2)).to.deep.equal([`authenticating${where}:${mechanism}`, `connected${where}:${mechanism}`]);
-      const from = target.store.sender('auth');
-      await lastValueFrom(session.send({ from, to: 'b@example.test', body: 'Subject: auth\r\n\r\nhi\r\n' }));
-      const [stored] = await target.store.from(from, 1);
-      expect(stored!.json).to.deep.include(how.recorded(mechanism));
-    });
-  }
-
-  it(`refuses a wrong password${how.starttls ? ' after STARTTLS' : ''} with ESERVERPERM 535, and the session closes`, async () => {
-    const session = f.session(sessionOptions(target, connect));
-    const error = await errorOf(session.connect({ host: '127.0.0.1', port: target.handle.server.port }, USER, 'not-the-password'));
-    expect(error.code).to.equal('ESERVERPERM');
-    expect(error.reply?.code).to.equal(535);
-    expect(error.message).to.not.include('not-the-password');
-    expect(session.state.status).to.equal('closed');
   });
 }

@@ -6,6 +6,7 @@ import { runBuiltCli } from '../cli/run';
 import { errorOf, outcomesOf } from '../send/helpers';
 import { sessionFixture } from '../session/session-fixture';
 import { itPoolsExactlyOnce, itReportsEachRecipient, itSendsAllExactlyOnce, itStoresBodiesExactly } from './behaviours';
+import { itFindsNoAuth, itRefusesBeforeMail } from './extensions';
 import { fateOf } from './fates';
 import { type Connected, connectTo, interopTarget, isEndOfData, stepsOf } from './target';
 
@@ -47,11 +48,7 @@ describe('interop with Dovecot 2.3 LMTP', function () {
       expect((error as SmtpError).reply?.code).to.equal(500);
     });
 
-    it('offers no AUTH: credentials are ENOTSUP, no mechanism offered', async () => {
-      const error = await connectTo(f, dovecot, { starttls: true, auth: true }).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(SmtpError).with.property('code', 'ENOTSUP');
-      expect((error as SmtpError).message).to.contain('the server offers no AUTH mechanism');
-    });
+    itFindsNoAuth(f, dovecot, 'at all (LMTP has none)', { starttls: true });
   });
 
   describe('bodies through BDAT (CHUNKING under LMTP)', () => {
@@ -129,21 +126,8 @@ describe('interop with Dovecot 2.3 LMTP', function () {
   });
 
   describe('extensions it does not offer', () => {
-    it('SMTPUTF8: a non-ASCII recipient is ENOTSUP before MAIL', async () => {
-      const { session, written } = await connectTo(f, dovecot);
-      const start = written.length;
-      const error = await errorOf(session.send({ from: 'a@example.test', to: 'jörg@example.test', body: 'hi\r\n' }));
-      expect(error.code).to.equal('ENOTSUP');
-      expect(written.slice(start)).to.deep.equal([]);
-    });
-
-    it('DSN: ENOTSUP before MAIL', async () => {
-      const { session, written } = await connectTo(f, dovecot);
-      const start = written.length;
-      const error = await errorOf(session.send({ from: 'a@example.test', to: 'b@example.test', body: 'hi\r\n', dsn: { notify: ['SUCCESS'] } }));
-      expect(error.code).to.equal('ENOTSUP');
-      expect(written.slice(start)).to.deep.equal([]);
-    });
+    itRefusesBeforeMail(f, dovecot, 'SMTPUTF8');
+    itRefusesBeforeMail(f, dovecot, 'DSN');
   });
 
   describe('command line', () => {

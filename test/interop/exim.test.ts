@@ -1,13 +1,13 @@
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
-import { SmtpError } from '../../lib/errors';
 import { EXIM } from '../fixtures/shared-servers';
 import { USER } from '../fixtures/smtp-server';
 import { errorOf } from '../send/helpers';
 import { sessionFixture } from '../session/session-fixture';
-import { itAuthenticatesWithEach, itPoolsExactlyOnce, itReportsEachRecipient, itSendsAllExactlyOnce, itStoresBodiesExactly } from './behaviours';
+import { itPoolsExactlyOnce, itReportsEachRecipient, itSendsAllExactlyOnce, itStoresBodiesExactly } from './behaviours';
 import { itSendsOneMailWithTheCli } from './cli';
+import { itAuthenticatesWithEach, itFindsNoAuth, itSendsSmtpUtf8 } from './extensions';
 import { connectTo, interopTarget, stepsOf } from './target';
 
 // Exim 4.96 as shared/servers/exim-up.sh runs it: PIPELINING, CHUNKING, DSN (reports stored as
@@ -36,11 +36,7 @@ describe('interop with Exim 4.96', function () {
       expect(session.capabilities!.has('STARTTLS')).to.equal(false);
     });
 
-    it('offers no AUTH before STARTTLS: credentials without TLS are ENOTSUP, no mechanism offered', async () => {
-      const error = await connectTo(f, exim, { auth: true, allowInsecureAuth: true }).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(SmtpError).with.property('code', 'ENOTSUP');
-      expect((error as SmtpError).message).to.contain('the server offers no AUTH mechanism');
-    });
+    itFindsNoAuth(f, exim, 'before STARTTLS', { allowInsecureAuth: true });
   });
 
   describe('AUTH, offered only after STARTTLS', () => {
@@ -97,15 +93,7 @@ describe('interop with Exim 4.96', function () {
   });
 
   describe('extensions', () => {
-    it('SMTPUTF8: a non-ASCII recipient goes with MAIL ... SMTPUTF8 and is stored under its name', async () => {
-      const { session, written } = await connectTo(f, exim);
-      const from = exim.store.sender('utf8');
-      const result = await lastValueFrom(session.send({ from, to: 'jörg@example.test', body: 'Subject: utf8\r\n\r\nhej\r\n' }));
-      expect(written.find((line) => line.startsWith('MAIL'))).to.match(/ SMTPUTF8$/);
-      expect(result.accepted).to.deep.equal(['jörg@example.test']);
-      const [stored] = await exim.store.from(from, 1);
-      expect(stored!.json.rcpt_tos).to.deep.equal(['jörg@example.test']);
-    });
+    itSendsSmtpUtf8(f, exim);
 
     it('DSN: NOTIFY=SUCCESS makes Exim store a delivery report to the sender, from <>', async () => {
       const { session, written } = await connectTo(f, exim);

@@ -3,16 +3,11 @@ import { lastValueFrom } from 'rxjs';
 import type { Mail } from '../../lib/mail/mail';
 import { HARAKA, HARAKA_3_3_3 } from '../fixtures/shared-servers';
 import { USER } from '../fixtures/smtp-server';
-import { errorOf, outcomesOf } from '../send/helpers';
+import { outcomesOf } from '../send/helpers';
 import { type SessionFixture, sessionFixture } from '../session/session-fixture';
-import {
-  itAuthenticatesWithEach,
-  itPoolsExactlyOnce,
-  itReportsEachRecipient,
-  itSendsAllExactlyOnce,
-  itStoresBodiesExactly,
-} from './behaviours';
+import { itPoolsExactlyOnce, itReportsEachRecipient, itSendsAllExactlyOnce, itStoresBodiesExactly } from './behaviours';
 import { itSendsOneMailWithTheCli } from './cli';
+import { itAuthenticatesWithEach, itRefusesBeforeMail, itSendsSmtpUtf8 } from './extensions';
 import { type Fate, failuresOf, fateOf } from './fates';
 import { type InteropTarget, connectTo, interopTarget, stepsOf } from './target';
 
@@ -100,24 +95,8 @@ describe('interop with Haraka 3.3.4', function () {
   });
 
   describe('extensions', () => {
-    it('SMTPUTF8: a non-ASCII recipient goes with MAIL ... SMTPUTF8 and is stored under its name', async () => {
-      const { session, written } = await connectTo(f, haraka);
-      const from = haraka.store.sender('utf8');
-      const result = await lastValueFrom(session.send({ from, to: 'jörg@example.test', body: 'Subject: utf8\r\n\r\nhej\r\n' }));
-      expect(written.find((line) => line.startsWith('MAIL'))).to.match(/ SMTPUTF8$/);
-      expect(result.accepted).to.deep.equal(['jörg@example.test']);
-      const [stored] = await haraka.store.from(from, 1);
-      expect(stored!.json.rcpt_tos).to.deep.equal(['jörg@example.test']);
-      expect(stored!.json.mail_options).to.have.property('SMTPUTF8');
-    });
-
-    it('DSN is not offered: ENOTSUP before MAIL', async () => {
-      const { session, written } = await connectTo(f, haraka);
-      const start = written.length;
-      const error = await errorOf(session.send({ from: 'a@example.test', to: 'b@example.test', body: 'hi\r\n', dsn: { notify: ['SUCCESS'] } }));
-      expect(error.code).to.equal('ENOTSUP');
-      expect(written.slice(start)).to.deep.equal([]);
-    });
+    itSendsSmtpUtf8(f, haraka);
+    itRefusesBeforeMail(f, haraka, 'DSN');
   });
 
   describe('command line', () => {

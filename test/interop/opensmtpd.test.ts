@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
-import { SmtpError } from '../../lib/errors';
 import type { Mail } from '../../lib/mail/mail';
 import { OPENSMTPD } from '../fixtures/shared-servers';
 import { errorOf, outcomesOf } from '../send/helpers';
 import { sessionFixture } from '../session/session-fixture';
 import { itPoolsExactlyOnce, itReportsEachRecipient, itSendsAllExactlyOnce, itStoresBodiesExactly } from './behaviours';
 import { itSendsOneMailWithTheCli } from './cli';
+import { itFindsNoAuth, itRefusesBeforeMail } from './extensions';
 import { failuresOf, fateOf } from './fates';
 import { connectTo, interopTarget, stepsOf } from './target';
 
@@ -40,11 +40,7 @@ describe('interop with OpenSMTPD 6.8', function () {
       expect(written).to.deep.equal(['EHLO client.test', 'QUIT']);
     });
 
-    it('offers no AUTH (only under TLS, which it cannot do): credentials are ENOTSUP', async () => {
-      const error = await connectTo(f, opensmtpd, { auth: true, allowInsecureAuth: true }).catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(SmtpError).with.property('code', 'ENOTSUP');
-      expect((error as SmtpError).message).to.contain('the server offers no AUTH mechanism');
-    });
+    itFindsNoAuth(f, opensmtpd, '(only under TLS, which it cannot do)', { allowInsecureAuth: true });
   });
 
   describe('bodies through DATA, with Date: and Message-ID: given', () => {
@@ -89,13 +85,7 @@ describe('interop with OpenSMTPD 6.8', function () {
       expect(text).to.match(/^Final-Recipient: rfc822;\s*b@example\.test$/im);
     });
 
-    it('SMTPUTF8 is not offered: a non-ASCII recipient is ENOTSUP before MAIL', async () => {
-      const { session, written } = await connectTo(f, opensmtpd);
-      const start = written.length;
-      const error = await errorOf(session.send({ from: 'a@example.test', to: 'jörg@example.test', body: 'hi\r\n' }));
-      expect(error.code).to.equal('ENOTSUP');
-      expect(written.slice(start)).to.deep.equal([]);
-    });
+    itRefusesBeforeMail(f, opensmtpd, 'SMTPUTF8');
   });
 
   describe('command line', () => {
