@@ -1,24 +1,18 @@
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect } from 'chai';
+import { builtCli, runBuiltCli } from './run';
 
-const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
 
-// What `npm run build` produces for the package's "bin", compiled into a scratch directory under
-// .tmp/ (inside the repository, so the compiled CLI still finds node_modules).
+// What `npm run build` produces for the package's "bin" (compiled once per test process by builtCli()).
 describe('rx-smtp as built by tsconfig.build.json', function () {
   this.timeout(120_000);
   let out: string;
 
   before(async () => {
-    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
-    out = mkdtempSync(join(ROOT, '.tmp', 'cli-build-'));
-    await run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT });
+    out = await builtCli();
   });
-  after(() => rmSync(out, { recursive: true, force: true }));
 
   it('is the file package.json names as bin, starting with a node shebang', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
@@ -27,8 +21,9 @@ describe('rx-smtp as built by tsconfig.build.json', function () {
   });
 
   it('runs under plain node and prints the usage for --help', async () => {
-    const { stdout } = await run(process.execPath, [join(out, 'cli', 'main.js'), '--help']);
+    const { code, stdout } = await runBuiltCli(['--help']);
 
+    expect(code).to.equal(0);
     expect(stdout).to.match(/^Usage:\n {2}rx-smtp send /);
   });
 });

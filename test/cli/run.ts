@@ -1,6 +1,7 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { SMTPServerOptions } from 'smtp-server';
 import { type SmtpServerFixture, USER, startSmtpServer } from '../fixtures/smtp-server';
 
@@ -32,11 +33,49 @@ export interface CliRun {
  * RX_SMTP_PASSWORD and NODE_DEBUG, and `stdin` is written to its standard input (a pipe, so never
  * a terminal) before it is closed.
  */
-export function runCli(args: readonly string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<CliRun> {
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  return runNode(['--import', 'tsx', MAIN, ...args], options);
+}
+
+/** What a run of the CLI gets besides its arguments. */
+export interface CliOptions {
+  env?: Record<string, string>;
+  stdin?: string;
+}
+
+/**
+ * Runs the CLI as `npm run build` makes it (see {@link builtCli}), under plain node, as
+ * {@link runCli} runs it from the sources.
+ */
+export async function runBuiltCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  return runNode([join(await builtCli(), 'cli', 'main.js'), ...args], options);
+}
+
+let build: Promise<string> | undefined;
+
+/**
+ * The library compiled as `npm run build` compiles it (tsc -p tsconfig.build.json), once per test
+ * process, into a scratch directory under .tmp/ (inside the repository, so the compiled CLI still
+ * finds node_modules; never dist/, which a developer may be using); removed when the process exits.
+ * Resolves with the directory, the counterpart of dist/.
+ */
+export function builtCli(): Promise<string> {
+  build ??= (async () => {
+    mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+    const out = mkdtempSync(join(ROOT, '.tmp', 'cli-build-'));
+    process.on('exit', () => rmSync(out, { recursive: true, force: true }));
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', out], { cwd: ROOT });
+    return out;
+  })();
+  return build;
+}
+
+function runNode(nodeArgs: readonly string[], options: CliOptions): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   if (options.env?.RX_SMTP_PASSWORD === undefined) delete env.RX_SMTP_PASSWORD;
   if (options.env?.NODE_DEBUG === undefined) delete env.NODE_DEBUG;
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, stdio: 'pipe' });
+  const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, env, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
