@@ -195,13 +195,15 @@ export interface ModelRun {
   numRuns: number;
   maxCommands?: number;
   faultRate?: number;
+  /** fast-check's path of a failing run, to replay only that one (with its seed). */
+  path?: string;
 }
 
 /**
  * Runs `numRuns` random sequences; throws (fast-check's report: seed, path, commands) at the first
  * that breaks a rule or hangs. Returns how the mails of all runs ended.
  */
-export async function runModel({ mode, features, server, seed, numRuns, maxCommands = 12, faultRate = 0.3 }: ModelRun): Promise<Record<string, number>> {
+export async function runModel({ mode, features, server, seed, numRuns, maxCommands = 12, faultRate = 0.3, path }: ModelRun): Promise<Record<string, number>> {
   const fates: Record<string, number> = {};
   const property = fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), commandsArbitrary(features, maxCommands), async (proxySeed, commands) => {
     const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
@@ -217,6 +219,6 @@ export async function runModel({ mode, features, server, seed, numRuns, maxComma
     }
     if (violations.length > 0) throw new Error(`${violations.length} violations (proxy seed ${proxySeed}):\n  ${violations.slice(0, 12).join('\n  ')}`);
   });
-  await fc.assert(property, { seed, numRuns, endOnFailure: true });
+  await fc.assert(property, { seed, numRuns, endOnFailure: true, ...(path !== undefined && { path }) });
   return fates;
 }

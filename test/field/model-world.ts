@@ -238,6 +238,13 @@ export class World {
         }
       }
     }
+    if (process.env.MODEL_DEBUG) {
+      for (const c of this.proxy.connections) {
+        const ts = c.forwarded('toServer').toString('latin1');
+        console.log('conn', c.index, JSON.stringify(c.plan), JSON.stringify(c.cut), 'toServer tail:', JSON.stringify(ts));
+        console.log('   toClient tail:', JSON.stringify(c.forwarded('toClient').toString("latin1")));
+      }
+    }
     // A congested proxy socket does not read, so it cannot see the client go: the proxy is closed by force.
     await this.proxy.close();
     await this.options.server.idle();
