@@ -1,10 +1,7 @@
 import { expect } from 'chai';
 import type { CutKind, Direction } from '../fixtures/fault-proxy';
-import { type MailStore, sharedServerStore, smtpServerStore } from '../fixtures/mail-store';
-import { type SharedServer, startPostfix } from '../fixtures/postfix';
-import { EXIM, startSharedServer } from '../fixtures/shared-servers';
-import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
-import { type Sweep, type SweepReport, type SweepSubset, clientBoundaries, offsetsToSweep, serverBoundaries, startSweep } from './cut-sweep';
+import { type SweepServer, type SweepServerName, startSweepServer } from './sweep-servers';
+import { ALL_CUT_KINDS, type Sweep, type SweepReport, type SweepSubset, clientBoundaries, offsetsToSweep, serverBoundaries, startSweep } from './cut-sweep';
 
 // Issue 10's cut sweeps, short: a 3-mail pipelined session cut in each direction against
 // smtp-server (in process; by FIN and by RST at every SWEEP_EVERY-th byte, default 6, and around
@@ -13,12 +10,6 @@ import { type Sweep, type SweepReport, type SweepSubset, clientBoundaries, offse
 // the accounting invariant after each run. `npm run soak:field` cuts at every byte, both ways.
 
 const EVERY = Number(process.env.SWEEP_EVERY) || 6;
-const CASES: [Direction, CutKind][] = [
-  ['toServer', 'fin'],
-  ['toServer', 'rst'],
-  ['toClient', 'fin'],
-  ['toClient', 'rst'],
-];
 
 /** The report as an assertion message: the first violations, and how many in all. */
 function explain(report: SweepReport): string {
@@ -26,20 +17,13 @@ function explain(report: SweepReport): string {
   return `${report.violations.length} violations in ${report.runs} runs:\n  ${shown}`;
 }
 
-interface Running {
-  port: number;
-  store: MailStore;
-  batch: boolean;
-  stop(): Promise<void>;
-}
-
-function sweepSuite(name: string, start: () => Promise<Running | null>, cases: [Direction, CutKind | CutKind[], SweepSubset][]): void {
+function sweepSuite(name: SweepServerName, cases: [Direction, CutKind | CutKind[], SweepSubset][]): void {
   describe(`field: cut sweep against ${name}`, function () {
     this.timeout(180_000);
-    let running: Running | null = null;
+    let running: SweepServer | null = null;
     let sweep: Sweep | undefined;
     before(async function () {
-      running = await start();
+      running = await startSweepServer(name);
       if (running === null) return this.skip();
       sweep = await startSweep({ name, port: running.port, store: running.store, batch: running.batch });
     });
@@ -63,36 +47,16 @@ const BOTH: CutKind[] = ['fin', 'rst'];
 
 sweepSuite(
   'smtp-server',
-  async () => {
-    const server: SmtpServerFixture = await startSmtpServer();
-    return { port: server.port, store: smtpServerStore(server), batch: false, stop: () => server.close() };
-  },
-  CASES.map(([direction, how]) => [direction, how, EVERY_BYTES]),
+  ALL_CUT_KINDS.map(([direction, how]) => [direction, how, EVERY_BYTES]),
 );
-
-sweepSuite(
-  'postfix',
-  async () => {
-    const server: SharedServer | null = await startPostfix();
-    return server && { port: server.port, store: sharedServerStore(server, 'postfix'), batch: true, stop: () => server.stop() };
-  },
-  [
-    ['toServer', BOTH, BOUNDARIES],
-    ['toClient', BOTH, BOUNDARIES],
-  ],
-);
-
-sweepSuite(
-  'exim',
-  async () => {
-    const server = await startSharedServer(EXIM);
-    return server && { port: server.port, store: sharedServerStore(server, 'exim'), batch: true, stop: () => server.stop() };
-  },
-  [
-    ['toServer', BOTH, BOUNDARIES],
-    ['toClient', BOTH, BOUNDARIES],
-  ],
-);
+sweepSuite('postfix', [
+  ['toServer', BOTH, BOUNDARIES],
+  ['toClient', BOTH, BOUNDARIES],
+]);
+sweepSuite('exim', [
+  ['toServer', BOTH, BOUNDARIES],
+  ['toClient', BOTH, BOUNDARIES],
+]);
 
 describe('field: cut sweep offsets', () => {
   const client = Buffer.from('EHLO x\r\nMAIL FROM:<a@b>\r\nDATA\r\nSubject: s\r\n\r\nhi\r\n.\r\nBDAT 4 LAST\r\nabcdQUIT\r\n');

@@ -49,6 +49,14 @@ export interface SweepReport {
   ms: number;
 }
 
+/** Both directions, each by FIN and by RST: the four kinds of cut a full sweep runs. */
+export const ALL_CUT_KINDS: readonly [Direction, CutKind][] = [
+  ['toServer', 'fin'],
+  ['toServer', 'rst'],
+  ['toClient', 'fin'],
+  ['toClient', 'rst'],
+];
+
 /** Mails per session: enough that a cut can fall between, inside and after pipelined transactions. */
 const MAILS_PER_SESSION = 3;
 /**

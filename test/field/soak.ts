@@ -1,11 +1,7 @@
-import type { SMTPServerAddress } from 'smtp-server';
-import type { CutKind, Direction } from '../fixtures/fault-proxy';
-import { type MailStore, sharedServerStore, smtpServerStore } from '../fixtures/mail-store';
-import { startPostfix } from '../fixtures/postfix';
-import { EXIM, startSharedServer } from '../fixtures/shared-servers';
-import { startSmtpServer } from '../fixtures/smtp-server';
-import { startSweep } from './cut-sweep';
-import { type Features, runModel } from './model-commands';
+import { refuseRejectAt, startSmtpServer } from '../fixtures/smtp-server';
+import { ALL_CUT_KINDS, startSweep } from './cut-sweep';
+import { SWEEP_SERVERS, type SweepServerName, startSweepServer } from './sweep-servers';
+import { EVERYTHING, FEATURE_GROUPS, type Features, runModel } from './model-commands';
 
 /**
  * `npm run soak:field` (and the second half of `npm run soak`): issue 10's long runs. Every byte
@@ -18,51 +14,22 @@ import { type Features, runModel } from './model-commands';
 const SEED = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000_007);
 const MODEL_RUNS = Number(process.env.SOAK_MODEL_RUNS ?? 200);
 const MODEL_COMMANDS = Number(process.env.SOAK_MODEL_COMMANDS ?? 20);
-const SWEEP = (process.env.SOAK_SWEEP ?? 'smtp-server,postfix,exim').split(',').filter((name) => name !== 'none' && name !== '');
+const SWEEP = (process.env.SOAK_SWEEP ?? SWEEP_SERVERS.join(',')).split(',').filter((name) => name !== 'none' && name !== '') as SweepServerName[];
+for (const name of SWEEP) if (!SWEEP_SERVERS.includes(name)) throw new Error(`SOAK_SWEEP: no sweep server ${name} (${SWEEP_SERVERS.join(', ')})`);
 
-const CASES: [Direction, CutKind][] = [
-  ['toServer', 'fin'],
-  ['toServer', 'rst'],
-  ['toClient', 'fin'],
-  ['toClient', 'rst'],
-];
 
-const PLAIN: Features = { bodies: ['string', 'buffer', 'readable', 'generator'], oddInputs: false, cancel: false, dispose: false };
-const EVERYTHING: Features = { bodies: [...PLAIN.bodies, 'errors', 'never-generator', 'never-readable', 'big'], oddInputs: true, cancel: true, dispose: true };
-const GROUPS: [string, Features][] = [
-  ['plain', PLAIN],
-  ['cancel', { ...PLAIN, cancel: true }],
-  ['broken bodies and dispose', { ...PLAIN, bodies: EVERYTHING.bodies, dispose: true }],
-  ['odd inputs', { ...PLAIN, oddInputs: true }],
-  ['everything', EVERYTHING],
-];
-
-/** smtp-server refuses reject@ (550), as the shared servers do. */
-function onRcptTo(address: SMTPServerAddress, _session: unknown, callback: (err?: Error | null) => void): void {
-  if (address.address.startsWith('reject@')) callback(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 }));
-  else callback();
-}
-
-async function serverFor(name: string): Promise<{ port: number; store: MailStore; batch: boolean; stop(): Promise<void> } | null> {
-  if (name === 'smtp-server') {
-    const server = await startSmtpServer();
-    return { port: server.port, store: smtpServerStore(server), batch: false, stop: () => server.close() };
-  }
-  const server = name === 'postfix' ? await startPostfix() : name === 'exim' ? await startSharedServer(EXIM) : undefined;
-  if (server === undefined) throw new Error(`no such sweep server: ${name}`);
-  return server && { port: server.port, store: sharedServerStore(server, name as 'postfix' | 'exim'), batch: true, stop: () => server.stop() };
-}
+const GROUPS: [string, Features][] = [...FEATURE_GROUPS, ['everything at once', EVERYTHING]];
 
 async function sweeps(problems: string[]): Promise<void> {
   for (const name of SWEEP) {
-    const running = await serverFor(name);
+    const running = await startSweepServer(name);
     if (running === null) {
       console.log(`sweep ${name}: cannot run here, skipped`);
       continue;
     }
     try {
       const sweep = await startSweep({ name, port: running.port, store: running.store, batch: running.batch });
-      for (const [direction, how] of CASES) {
+      for (const [direction, how] of ALL_CUT_KINDS) {
         const report = await sweep.run(sweep.cuts(direction, how));
         console.log(`sweep ${name} ${direction} ${how}: ${report.runs} runs (${report.untouched} untouched) in ${(report.ms / 1000).toFixed(1)} s, ${report.violations.length} violations`);
         problems.push(...report.violations);
@@ -74,7 +41,7 @@ async function sweeps(problems: string[]): Promise<void> {
 }
 
 async function models(problems: string[]): Promise<void> {
-  const server = await startSmtpServer({ onRcptTo });
+  const server = await startSmtpServer({ onRcptTo: refuseRejectAt });
   try {
     for (const mode of ['session', 'pool'] as const) {
       for (const [name, features] of GROUPS) {
