@@ -4,6 +4,7 @@ import { SmtpError } from '../../lib/errors';
 import { SendAllError } from '../../lib/send/send-all-error';
 import type { Mail, SendOutcome } from '../../lib/mail/mail';
 import { createSession } from '../../lib/session';
+import { pick, random } from '../fixtures/random';
 import { GREETING, ehloReply, hostileServer, turns, type HostilePeer } from './hostile-server';
 
 /**
@@ -57,20 +58,6 @@ interface Fault {
   /** Which occurrence of the point (the nth MAIL, ...). */
   nth: number;
 }
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const pick = <T>(rng: () => number, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
 
 /** Runs the soak and returns its report; violations is empty when every promise was kept. */
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
