@@ -82,17 +82,21 @@ export class Batch {
   /** A mail's one outcome. */
   settle(job: Job, outcome: PoolOutcome): void {
     if (!this.open.delete(job.index)) return;
-    if (this.ending === undefined) {
+    // While the call ends early, a mail that did not get to its end of data is listed, not told.
+    const listed = this.ending !== undefined && !outcome.ok ? this.listFor(outcome) : undefined;
+    if (listed !== undefined) listed.push({ index: job.index, mail: job.mail });
+    else {
       if (outcome.ok) this.delivered.add(job.index);
       this.out.next(outcome);
-    } else if (outcome.ok) {
-      this.delivered.add(job.index);
-    } else if (outcome.failure === 'uncertain') {
-      this.uncertain.push({ index: job.index, mail: job.mail });
-    } else if (outcome.error instanceof SendAllError && outcome.error.notSent.length > 0) {
-      this.notSent.push({ index: job.index, mail: job.mail });
     }
     this.endIfDone();
+  }
+
+  /** Which list of the ending call's SendAllError a failed outcome belongs in, if any. */
+  private listFor(outcome: PoolOutcome & { ok: false }): MailRef[] | undefined {
+    if (outcome.failure === 'uncertain') return this.uncertain;
+    if (outcome.error instanceof SendAllError && outcome.error.notSent.length > 0) return this.notSent;
+    return undefined;
   }
 
   /**
@@ -107,8 +111,9 @@ export class Batch {
       this.open.delete(job.index);
       this.notSent.push({ index: job.index, mail: job.mail });
     }
-    this.controller.abort(error);
+    // Before the connections hear of it: their answers come at once and may end the call.
     this.notSent.push(...this.input.close());
+    this.controller.abort(error);
     // Whatever could not be held back in time (an outcome still owed) is uncertain.
     for (const job of this.open.values()) this.uncertain.push({ index: job.index, mail: job.mail });
     this.open.clear();

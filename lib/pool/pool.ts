@@ -206,6 +206,9 @@ class Pool implements SmtpPool, PoolCore {
     this.closing = true;
     for (const batch of this.dispatcher.batchesNow()) this.abortBatch(batch, error);
     for (const session of [...this.sessions]) session.dispose();
+    // A slot waiting out a backoff, or for work, stops now: nothing it holds is owed a fate any more.
+    for (const worker of [...this.workers.values()]) worker.run?.unsubscribe();
+    this.workers.clear();
     this.dispatcher.close();
     this.publish();
     this.completeIfDone();

@@ -24,8 +24,11 @@ for (const mode of ['session', 'pool'] as const) {
     for (const [what, features] of FEATURE_GROUPS) {
       it(`${what}: every mail accounted for, nothing hangs or is left running`, async () => {
         const fates = await runModel({ mode, features, server, seed: SEED, numRuns: RUNS, ...(PATH !== undefined && { path: PATH }) });
-        // The runs are only worth something if mail really went through.
-        expect(fates.delivered ?? 0, JSON.stringify(fates)).to.be.at.least(PATH === undefined ? RUNS : 1);
+        // The runs are only worth something if mail really went through. A body that never ends
+        // holds its session (calls behind it wait their turn) until a dispose or fault ends it, so
+        // the group that has such bodies delivers less by nature: a quarter of the others' floor.
+        const floor = features.bodies.some((body) => body.startsWith('never')) ? Math.ceil(RUNS / 4) : RUNS;
+        expect(fates.delivered ?? 0, JSON.stringify(fates)).to.be.at.least(PATH === undefined ? floor : 1);
       });
     }
   });
