@@ -106,9 +106,16 @@ function dsnRcptParams(dsn: DsnOptions, recipient: string): string {
       params += ` NOTIFY=${[...new Set(dsn.notify)].join(',')}`;
     } else throw invalid("dsn.notify must be 'NEVER' or a non-empty list of SUCCESS, FAILURE, DELAY");
   }
-  if (dsn.orcpt === true) {
+  // true: each recipient's own address; a string (nodemailer's dsn.recipient): that original
+  // recipient on every RCPT, `rfc822;` added when it names no address type. DsnOptions.orcpt is
+  // typed boolean until mail.ts allows the string too.
+  const orcpt: unknown = dsn.orcpt;
+  if (orcpt === true) {
     assertSafeText(recipient, 'a recipient');
     params += ` ORCPT=rfc822;${xtext(recipient)}`;
+  } else if (typeof orcpt === 'string') {
+    if (orcpt === '') throw invalid('dsn.orcpt must be true or a non-empty address');
+    params += ` ORCPT=${orcpt.includes(';') ? xtext(orcpt) : `rfc822;${xtext(orcpt)}`}`;
   }
   return params;
 }

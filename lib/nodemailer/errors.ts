@@ -132,7 +132,7 @@ const TLS_CODE = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER
  * nodemailerError(new SmtpError('ESERVERPERM', '...', { reply, command: 'AUTH PLAIN' }), 'auth'); // code EAUTH
  * ```
  */
-export function nodemailerError(error: SmtpError, phase: Phase, recipients: readonly string[] = []): RxSmtpTransportError {
+export function nodemailerError(error: SmtpError, phase: Phase, recipients: readonly string[] = [], refusals?: readonly Refusal[]): RxSmtpTransportError {
   const connection = connectionError(error);
   if (connection !== undefined) return connection;
   const reply = error.reply === undefined ? {} : replyFields(error.reply);
@@ -141,7 +141,13 @@ export function nodemailerError(error: SmtpError, phase: Phase, recipients: read
     return new RxSmtpTransportError('EAUTH', error.reply === undefined ? error.message : 'Invalid login', error, { ...reply, command });
   }
   if (phase === 'connect') return connectPhaseError(error, reply);
-  return sendPhaseError(error, reply, recipients);
+  return sendPhaseError(error, reply, recipients, refusals);
+}
+
+/** One recipient refused, with the server's reply to its RCPT TO. */
+export interface Refusal {
+  recipient: string;
+  reply: SmtpReply;
 }
 
 /** Errors that end the connection, whatever the phase: nodemailer reports them the same way. */
@@ -175,17 +181,19 @@ function connectPhaseError(error: SmtpError, reply: RxSmtpTransportErrorFields):
 }
 
 /** A mail refused or impossible: the envelope (EENVELOPE) or the content (EMESSAGE), as nodemailer tells them apart. */
-function sendPhaseError(error: SmtpError, reply: RxSmtpTransportErrorFields, recipients: readonly string[]): RxSmtpTransportError {
+function sendPhaseError(error: SmtpError, reply: RxSmtpTransportErrorFields, recipients: readonly string[], refusals?: readonly Refusal[]): RxSmtpTransportError {
   const command = error.command;
   if (error.reply !== undefined && command === 'MAIL FROM') return new RxSmtpTransportError('EENVELOPE', 'Mail command failed', error, { ...reply, command });
   if (error.reply !== undefined && command === 'RCPT TO') {
-    // rx-smtp reports the last refusal; every recipient was refused (nodemailer lists each).
-    const rejectedErrors = recipients.map((recipient) => recipientError(recipient, error.reply!));
+    // Without each refusal, only the last reply is known: every recipient is given that one.
+    const each = refusals ?? recipients.map((recipient) => ({ recipient, reply: error.reply! }));
+    // nodemailer reports a temporary refusal when there is one, so the mail is not taken for lost.
+    const reported = each.find((r) => r.reply.code < 500)?.reply ?? each[each.length - 1]?.reply ?? error.reply;
     return new RxSmtpTransportError('EENVELOPE', "Can't send mail - all recipients were rejected", error, {
-      ...reply,
+      ...replyFields(reported),
       command,
-      rejected: [...recipients],
-      rejectedErrors,
+      rejected: each.map((r) => r.recipient),
+      rejectedErrors: each.map((r) => recipientError(r.recipient, r.reply)),
     });
   }
   if (error.reply !== undefined && command === 'DATA') return new RxSmtpTransportError('EENVELOPE', 'Data command failed', error, { ...reply, command });

@@ -22,7 +22,7 @@ export interface NodemailerDsn {
   id?: string | undefined;
   /** `'NEVER'`, or SUCCESS, FAILURE and DELAY as a list or a comma-separated string. */
   notify?: string | string[] | null | undefined;
-  /** An original recipient; rx-smtp then sends each recipient's own address as ORCPT. */
+  /** The original recipient, sent as ORCPT on every RCPT TO (`rfc822;` added when no type is named), as nodemailer does. */
   orcpt?: string | null | undefined;
   /** Alias of `orcpt`. */
   recipient?: string | undefined;
@@ -181,7 +181,9 @@ function convertDsn(dsn: NodemailerDsn): DsnOptions {
     const notify = (Array.isArray(dsn.notify) ? dsn.notify : dsn.notify.split(',')).map((n) => n.trim().toUpperCase());
     out.notify = (notify.includes('NEVER') ? 'NEVER' : notify) as DsnOptions['notify'];
   }
-  if ((dsn.orcpt ?? dsn.recipient) != null) out.orcpt = true;
+  // nodemailer sends the one original recipient it is given as every recipient's ORCPT.
+  const original = dsn.orcpt ?? dsn.recipient;
+  if (original !== undefined && original !== null && original !== '') out.orcpt = original as unknown as boolean; // see envelope.ts: DsnOptions.orcpt is to take a string
   return out;
 }
 

@@ -212,7 +212,8 @@ export class RxSmtpTransport extends EventEmitter {
       pending.delete(mail);
       const timing = clock.settle(job.converted.openedAt());
       if (outcome.ok) report(job.callback, null, sentInfo(job.converted, outcome.result, timing, this.dispatcher.ehlo()));
-      else report(job.callback, transportError(outcome.error, job.converted.mail.to as string[], phaseOf(outcome.error)));
+      // Each refusal of a mail whose recipients were all refused is not in the outcome (yet): the error's reply stands for them.
+      else report(job.callback, nodemailerError(outcome.error, phaseOf(outcome.error), job.converted.envelope.to));
     };
     return defer(() => {
       clock.start();
@@ -238,7 +239,7 @@ export class RxSmtpTransport extends EventEmitter {
     for (const [mail, job] of pending) {
       job.attempts++;
       if (notSent.has(mail) && !job.converted.opened() && job.attempts < MAX_ATTEMPTS) retry.push(job);
-      else report(job.callback, transportError(err, job.converted.mail.to as string[]));
+      else report(job.callback, transportError(err, job.converted.envelope.to));
     }
     pending.clear();
     this.queue.unshift(...retry);

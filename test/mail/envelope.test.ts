@@ -104,6 +104,17 @@ describe('mail/envelope', () => {
       ]);
     });
 
+    it('sends one original recipient given as a string as every ORCPT (nodemailer’s dsn.recipient), rfc822; added when no type is named', () => {
+      // DsnOptions.orcpt is typed boolean until mail.ts allows the string (a change for the core's owner).
+      const orcpt = (value: string) => value as unknown as boolean;
+      expect(prepare(mail({ to: ['b@example.test', 'c@example.test'], dsn: { orcpt: orcpt('o+1@example.test') } }), caps('DSN')).rcptTo).to.deep.equal([
+        'RCPT TO:<b@example.test> ORCPT=rfc822;o+2B1@example.test',
+        'RCPT TO:<c@example.test> ORCPT=rfc822;o+2B1@example.test',
+      ]);
+      expect(prepare(mail({ dsn: { orcpt: orcpt('utf-8;o@example.test') } }), caps('DSN')).rcptTo).to.deep.equal(['RCPT TO:<b@example.test> ORCPT=utf-8;o@example.test']);
+      expect(refusal(mail({ dsn: { orcpt: orcpt('') } }), caps('DSN')).code).to.equal('EINVAL');
+    });
+
     it('sends NOTIFY=NEVER', () => {
       expect(prepare(mail({ dsn: { notify: 'NEVER' } }), caps('DSN')).rcptTo).to.deep.equal(['RCPT TO:<b@example.test> NOTIFY=NEVER']);
     });
