@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { checkLeaks } from '../fixtures/handles';
 import { PASSWORD, type SmtpServerFixture } from '../fixtures/smtp-server';
-import { runCli, sendArgs, startTlsSmtpServer } from './run';
+import { runCli, sendArgs, startTlsSmtpServer, withBuiltCli } from './run';
 
 describe('rx-smtp send --count / --mails', () => {
   let server: SmtpServerFixture;
@@ -26,6 +26,7 @@ describe('rx-smtp send --count / --mails', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   checkLeaks();
+  withBuiltCli();
 
   it('sends --count 20 and, not on a terminal, prints one plain line per message and a summary', async () => {
     const run = await runCli(send('--from', 'a@example.com', '--to', 'b@example.com', '--count', '20'), { env });
@@ -57,7 +58,9 @@ describe('rx-smtp send --count / --mails', () => {
     const run = await runCli(send('--from', 'a@example.com', '--mails', mails), { env });
 
     expect(run.code).to.equal(69);
-    expect(run.stdout).to.match(/^failed \d nobody@example\.com: ESERVERPERM .*550 No such user$/m);
+    expect(run.stdout).to.match(/^failed line 2 nobody@example\.com: ESERVERPERM .*550 No such user$/m);
+    expect(run.stdout).to.match(/^sent line 1 b@example\.com: 250 /m);
+    expect(run.stdout).to.match(/^sent line 3 c@example\.com: 250 /m);
     expect(run.stdout).to.match(/^2 sent, 1 failed in /m);
     expect(run.stderr).to.equal('rx-smtp: 1 of 3 messages failed\n');
     // A pool of connections: completion order, not file order.
@@ -83,13 +86,50 @@ describe('rx-smtp send --count / --mails', () => {
     expect(run.stdout).to.match(/^2 sent, 0 failed in /m);
   });
 
-  it('exits 65 naming the line when a --mails line is not a mail', async () => {
-    const mails = jsonl('{"to":"b@example.com"}', '{"to":"c@example.com","cc":"x@example.com"}', '{"to":"d@example.com"}');
+  it('checks every --mails line before sending anything: exits 65 naming each bad line, nothing sent', async () => {
+    const mails = jsonl(
+      '{"to":"b@example.com"}',
+      '{"to":"c@example.com","cc":"x@example.com"}',
+      '{"to":"d@example.com"}',
+      '{"to":"Eve <e@example.com"}',
+      'not json',
+    );
     const run = await runCli(send('--from', 'a@example.com', '--mails', mails), { env });
 
     expect(run.code).to.equal(65);
-    expect(run.stderr).to.equal(`rx-smtp: ${mails} line 2: unknown key "cc" (expected from, to, subject, body)\n`);
-    expect(server.messages.map((m) => m.to)).to.deep.equal([['b@example.com']]);
+    expect(run.stderr.split('\n').slice(0, 3)).to.deep.equal([
+      `rx-smtp: ${mails} line 2: unknown key "cc" (expected from, to, subject, body)`,
+      `rx-smtp: ${mails} line 4: a recipient "Eve <e@example.com" is not an address: a < has no matching > (or the reverse)`,
+      `rx-smtp: ${mails} line 5: not JSON (Unexpected token 'o', "not json" is not valid JSON)`,
+    ]);
+    expect(server.messages).to.deep.equal([]);
+  });
+
+  it('reports recipients refused in sent messages by line, and exits with their status', async () => {
+    await server.close();
+    server = await startTlsSmtpServer({
+      onRcptTo: (address, _session, callback) =>
+        callback(address.address === 'nobody@example.com' ? Object.assign(new Error('No such user'), { responseCode: 550 }) : null),
+    });
+    const mails = jsonl('{"to":"b@example.com"}', '{"to":"c@example.com, Nobody <nobody@example.com>"}');
+    const run = await runCli(send('--from', 'a@example.com', '--mails', mails), { env });
+
+    expect(run.code).to.equal(69);
+    expect(run.stdout).to.match(/^sent line 2 c@example\.com: 250 .*\nrefused line 2 nobody@example\.com: 550 No such user$/m);
+    expect(run.stdout).to.match(/^2 sent, 0 failed, 1 recipients refused in /m);
+    expect(run.stderr).to.equal('rx-smtp: 1 recipients refused\n');
+  });
+
+  it('reports refused recipients of --count copies too, with a non-zero status', async () => {
+    await server.close();
+    server = await startTlsSmtpServer({
+      onRcptTo: (address, _session, callback) => callback(address.address === 'c@example.com' ? Object.assign(new Error('Mailbox busy'), { responseCode: 450 }) : null),
+    });
+    const run = await runCli(send('--from', 'a@example.com', '--to', 'b@example.com, c@example.com', '--count', '3'), { env });
+
+    expect(run.code).to.equal(75);
+    expect(run.stdout.match(/^refused \d\/3 c@example\.com: 450 Mailbox busy$/gm)).to.have.length(3);
+    expect(server.messages.map((m) => m.to)).to.deep.equal([['b@example.com'], ['b@example.com'], ['b@example.com']]);
   });
 
   it('exits 65 when a --mails line has no sender and there is no --from', async () => {

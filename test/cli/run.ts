@@ -2,10 +2,12 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SMTPServerOptions } from 'smtp-server';
+import { ROOT, builtPackage } from '../fixtures/build';
 import { type SmtpServerFixture, USER, startSmtpServer } from '../fixtures/smtp-server';
 
 /**
- * Runs `rx-smtp` as a child process (through tsx, from the sources) and collects what it printed.
+ * Runs `rx-smtp` as users do: the built dist/cli/main.js (see `builtPackage`) under plain node, as a
+ * child process, and collects what it printed.
  *
  * @example
  * ```ts
@@ -13,12 +15,21 @@ import { type SmtpServerFixture, USER, startSmtpServer } from '../fixtures/smtp-
  * ```
  */
 
-const ROOT = join(__dirname, '..', '..');
-const MAIN = join(ROOT, 'lib', 'cli', 'main.ts');
 const CERTS = join(ROOT, 'test', 'fixtures', 'certs');
 
 /** The test CA that signed `localhost.pem`, as a file for `--ca`. */
 export const CA_FILE = join(CERTS, 'ca.pem');
+
+/** tsc takes about ten seconds for the package, more on a busy machine. */
+const BUILD_TIMEOUT_MS = 120_000;
+
+/** Builds dist/ before the suite's first test (once per process), so no test pays for it in its own time. */
+export function withBuiltCli(): void {
+  before(function () {
+    this.timeout(BUILD_TIMEOUT_MS);
+    return builtPackage();
+  });
+}
 
 /** What the command did. */
 export interface CliRun {
@@ -32,11 +43,13 @@ export interface CliRun {
  * RX_SMTP_PASSWORD and NODE_DEBUG, and `stdin` is written to its standard input (a pipe, so never
  * a terminal) before it is closed.
  */
-export function runCli(args: readonly string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<CliRun> {
+export async function runCli(args: readonly string[], options: { env?: Record<string, string>; stdin?: string | Buffer } = {}): Promise<CliRun> {
+  const main = join(await builtPackage(), 'cli', 'main.js');
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   if (options.env?.RX_SMTP_PASSWORD === undefined) delete env.RX_SMTP_PASSWORD;
   if (options.env?.NODE_DEBUG === undefined) delete env.NODE_DEBUG;
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, stdio: 'pipe' });
+  delete env.NODE_OPTIONS; // mocha's tsx loader is not what users run
+  const child = spawn(process.execPath, [main, ...args], { cwd: ROOT, env, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { checkLeaks } from '../fixtures/handles';
 import { PASSWORD, type SmtpServerFixture, USER } from '../fixtures/smtp-server';
-import { closedPort, runCli, sendArgs, startTlsSmtpServer } from './run';
+import { closedPort, runCli, sendArgs, startTlsSmtpServer, withBuiltCli } from './run';
+
+/** Head and body of a message as the server received it. */
+const split = (raw: Buffer): [string, string] => {
+  const text = raw.toString('latin1');
+  const at = text.indexOf('\r\n\r\n');
+  return [text.slice(0, at), text.slice(at + 4)];
+};
 
 describe('rx-smtp send', () => {
   let server: SmtpServerFixture;
@@ -21,6 +28,7 @@ describe('rx-smtp send', () => {
     rmSync(dir, { recursive: true, force: true });
   });
   checkLeaks();
+  withBuiltCli();
 
   it('sends the message over STARTTLS, authenticated, and exits 0', async () => {
     const run = await runCli(send('--to', 'c@example.com', '--subject', 'Quarterly report'), { env });
@@ -33,24 +41,30 @@ describe('rx-smtp send', () => {
     expect(message!.to).to.deep.equal(['b@example.com', 'c@example.com']);
   });
 
-  it('writes From, To, Subject, Date, Message-ID, MIME-Version, Content-Type and the --body file', async () => {
+  it('writes From, To, Subject, Date, Message-ID, MIME-Version, Content-Type and the --body @FILE', async () => {
     writeFileSync(join(dir, 'body.txt'), 'Hello,\nthe numbers are in.\n');
-    const run = await runCli(send('--subject', 'Quarterly report', '--body', join(dir, 'body.txt')), { env });
+    const run = await runCli(send('--subject', 'Quarterly report', '--body', `@${join(dir, 'body.txt')}`), { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    const raw = server.messages[0]!.raw.toString();
-    const [head, body] = raw.split('\r\n\r\n');
-    expect(head).to.match(
-      /^From: a@example\.com\r\nTo: b@example\.com\r\nSubject: Quarterly report\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\nMessage-ID: <[0-9a-f-]{36}@example\.com>\r\nMIME-Version: 1\.0\r\nContent-Type: text\/plain; charset=utf-8$/,
-    );
+    const [head, body] = split(server.messages[0]!.raw);
+    expect(head.split('\r\n')).to.include.members(['From: a@example.com', 'To: b@example.com', 'Subject: Quarterly report', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8']);
+    expect(head).to.match(/(^|\r\n)Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000(\r\n|$)/);
+    expect(head).to.match(/(^|\r\n)Message-ID: <[0-9a-f-]{36}@example\.com>(\r\n|$)/);
     expect(body).to.equal('Hello,\r\nthe numbers are in.\r\n');
+  });
+
+  it('sends --body TEXT as the text itself', async () => {
+    const run = await runCli(send('--body', 'a literal body'), { env });
+
+    expect(run.code, run.stderr).to.equal(0);
+    expect(split(server.messages[0]!.raw)[1]).to.equal('a literal body\r\n');
   });
 
   it('reads the body from standard input with --body -', async () => {
     const run = await runCli(send('--body', '-'), { env, stdin: 'piped text\n' });
 
     expect(run.code, run.stderr).to.equal(0);
-    expect(server.messages[0]!.raw.toString()).to.match(/\r\n\r\npiped text\r\n$/);
+    expect(split(server.messages[0]!.raw)[1]).to.equal('piped text\r\n');
   });
 
   it('prints the transcript live on stderr with --verbose, the AUTH payload redacted', async () => {
@@ -140,7 +154,7 @@ describe('rx-smtp send', () => {
   });
 
   it('exits 66 when the --body file cannot be read', async () => {
-    const run = await runCli(send('--body', join(dir, 'missing.txt')), { env });
+    const run = await runCli(send('--body', `@${join(dir, 'missing.txt')}`), { env });
 
     expect(run.code).to.equal(66);
     expect(run.stderr).to.match(/^rx-smtp: cannot read .*missing\.txt: ENOENT/);
