@@ -80,3 +80,10 @@ export { closedPort } from '../fixtures/observe';
 export function sendArgs(port: number, ...extra: string[]): string[] {
   return ['send', '--server', `smtp://localhost:${port}`, '--ca', CA_FILE, '--user', USER, ...extra];
 }
+
+/** Head and body of a message as a server received it (split at the first empty line). */
+export function headAndBody(raw: Buffer): [string, string] {
+  const text = raw.toString('latin1');
+  const at = text.indexOf('\r\n\r\n');
+  return [text.slice(0, at), text.slice(at + 4)];
+}

@@ -4,14 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { checkLeaks } from '../fixtures/handles';
 import { PASSWORD, type SmtpServerFixture, USER } from '../fixtures/smtp-server';
-import { closedPort, runCli, sendArgs, startTlsSmtpServer, withBuiltCli } from './run';
-
-/** Head and body of a message as the server received it. */
-const split = (raw: Buffer): [string, string] => {
-  const text = raw.toString('latin1');
-  const at = text.indexOf('\r\n\r\n');
-  return [text.slice(0, at), text.slice(at + 4)];
-};
+import { closedPort, runCli, sendArgs, startTlsSmtpServer, withBuiltCli, headAndBody } from './run';
 
 describe('rx-smtp send', () => {
   let server: SmtpServerFixture;
@@ -46,7 +39,7 @@ describe('rx-smtp send', () => {
     const run = await runCli(send('--subject', 'Quarterly report', '--body', `@${join(dir, 'body.txt')}`), { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    const [head, body] = split(server.messages[0]!.raw);
+    const [head, body] = headAndBody(server.messages[0]!.raw);
     expect(head.split('\r\n')).to.include.members(['From: a@example.com', 'To: b@example.com', 'Subject: Quarterly report', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8']);
     expect(head).to.match(/(^|\r\n)Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000(\r\n|$)/);
     expect(head).to.match(/(^|\r\n)Message-ID: <[0-9a-f-]{36}@example\.com>(\r\n|$)/);
@@ -57,14 +50,14 @@ describe('rx-smtp send', () => {
     const run = await runCli(send('--body', 'a literal body'), { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    expect(split(server.messages[0]!.raw)[1]).to.equal('a literal body\r\n');
+    expect(headAndBody(server.messages[0]!.raw)[1]).to.equal('a literal body\r\n');
   });
 
   it('reads the body from standard input with --body -', async () => {
     const run = await runCli(send('--body', '-'), { env, stdin: 'piped text\n' });
 
     expect(run.code, run.stderr).to.equal(0);
-    expect(split(server.messages[0]!.raw)[1]).to.equal('piped text\r\n');
+    expect(headAndBody(server.messages[0]!.raw)[1]).to.equal('piped text\r\n');
   });
 
   it('prints the transcript live on stderr with --verbose, the AUTH payload redacted', async () => {

@@ -4,14 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { checkLeaks } from '../fixtures/handles';
 import { PASSWORD, type SmtpServerFixture, USER, startSmtpServer } from '../fixtures/smtp-server';
-import { CA_FILE, runCli, sendArgs, startTlsSmtpServer, withBuiltCli } from './run';
-
-/** Head and body of a message as the server received it. */
-const split = (raw: Buffer): [string, string] => {
-  const text = raw.toString('latin1');
-  const at = text.indexOf('\r\n\r\n');
-  return [text.slice(0, at), text.slice(at + 4)];
-};
+import { CA_FILE, runCli, sendArgs, startTlsSmtpServer, withBuiltCli, headAndBody } from './run';
 
 // What people use swaks for, through the built rx-smtp, against smtp-server in this process.
 describe('rx-smtp send and probe, the options swaks users reach for', () => {
@@ -35,7 +28,7 @@ describe('rx-smtp send and probe, the options swaks users reach for', () => {
     const run = await runCli(send('--header', 'X-Campaign: spring', '--header', 'X-Tag: a', '--header', 'X-Tag: b', '--header', 'Subject: from a header'), { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    const lines = split(server.messages[0]!.raw)[0].split('\r\n');
+    const lines = headAndBody(server.messages[0]!.raw)[0].split('\r\n');
     expect(lines).to.include.members(['X-Campaign: spring', 'X-Tag: a', 'X-Tag: b', 'Subject: from a header']);
     expect(lines.filter((l) => l.startsWith('Subject:'))).to.have.length(1);
   });
@@ -86,7 +79,7 @@ describe('rx-smtp send and probe, the options swaks users reach for', () => {
     const [message] = server.messages;
     expect(message).to.include({ from: 'a@example.com' });
     expect(message!.to).to.deep.equal(['b@example.com', 'j@example.com', 'c@example.com']);
-    const head = split(message!.raw)[0];
+    const head = headAndBody(message!.raw)[0];
     expect(head).to.contain('From: Alice <a@example.com>');
     expect(head).to.contain('To: Bob <b@example.com>, "Doe, John" <j@example.com>, c@example.com');
   });

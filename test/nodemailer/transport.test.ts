@@ -45,7 +45,6 @@ async function rejection(promise: Promise<unknown>): Promise<RxSmtpTransportErro
 describe('nodemailer/transport', () => {
   let server: SmtpServerFixture | undefined;
   let transport: RxSmtpTransport | undefined;
-  let connections = 0;
   afterEach(async () => {
     await transport?.close();
     await server?.close();
@@ -54,14 +53,7 @@ describe('nodemailer/transport', () => {
   checkLeaks();
 
   async function start(serverOptions: SMTPServerOptions = {}, transportOptions: { username?: string; password?: string } = {}) {
-    connections = 0;
-    server = await startSmtpServer({
-      onConnect: (_session, callback) => {
-        connections++;
-        callback();
-      },
-      ...serverOptions,
-    });
+    server = await startSmtpServer(serverOptions);
     transport = rxSmtpTransport({ server: { host: '127.0.0.1', port: server.port }, tls: 'none', allowInsecureAuth: true, ...transportOptions });
     return nodemailer.createTransport(transport);
   }
@@ -115,7 +107,7 @@ describe('nodemailer/transport', () => {
     expect(infos.map((info) => info.messageId)).to.deep.equal(Array.from({ length: count }, (_, i) => `<n${i}@example.test>`));
     const subjects = server!.messages.map((m) => /^Subject: (.*)$/m.exec(m.raw.toString('latin1'))![1]).sort();
     expect(subjects).to.deep.equal(Array.from({ length: count }, (_, i) => `number ${i}`).sort());
-    expect(connections).to.equal(1);
+    expect(server!.connections).to.equal(1);
   });
 
   it('lists refused recipients in info.rejected, each with nodemailer’s error, the SmtpError its cause', async () => {
@@ -195,7 +187,7 @@ describe('nodemailer/transport', () => {
     const [ok, info] = await Promise.all([transporter.verify(), transporter.sendMail(message())]);
     expect(ok).to.equal(true);
     expect(info.accepted).to.have.length(2);
-    expect(connections).to.equal(1);
+    expect(server!.connections).to.equal(1);
   });
 
   it('close() sends what was given, QUITs, leaves no handles, and refuses later messages (ECONNECTION, the cause EPERM)', async () => {
