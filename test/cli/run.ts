@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SMTPServerOptions } from 'smtp-server';
 import { ROOT, builtPackage } from '../fixtures/build';
+import { checkLeaks } from '../fixtures/handles';
 import { type SmtpServerFixture, USER, startSmtpServer } from '../fixtures/smtp-server';
 
 /**
@@ -86,4 +88,53 @@ export function headAndBody(raw: Buffer): [string, string] {
   const text = raw.toString('latin1');
   const at = text.indexOf('\r\n\r\n');
   return [text.slice(0, at), text.slice(at + 4)];
+}
+
+/** What a CLI suite's tests share: the server of the running test and a scratch directory. */
+export interface CliSuite {
+  /** The test's in-process server ({@link startTlsSmtpServer}). */
+  readonly server: SmtpServerFixture;
+  /** A scratch directory of the test's own, removed after it. */
+  readonly dir: string;
+  /** Replaces the test's server with one started with `options`. */
+  restart(options: SMTPServerOptions): Promise<void>;
+}
+
+/**
+ * Sets up a CLI suite: a fresh TLS smtp-server and scratch directory for each test, leak checks,
+ * the built CLI.
+ *
+ * @example
+ * ```ts
+ * const suite = cliSuite();
+ * it('sends', async () => expect((await runCli(sendArgs(suite.server.port, ...))).code).to.equal(0));
+ * ```
+ */
+export function cliSuite(): CliSuite {
+  let server: SmtpServerFixture | undefined;
+  let dir: string | undefined;
+  const suite: CliSuite = {
+    get server() {
+      return server!;
+    },
+    get dir() {
+      return dir!;
+    },
+    async restart(options) {
+      await server?.close();
+      server = await startTlsSmtpServer(options);
+    },
+  };
+  beforeEach(async () => {
+    server = await startTlsSmtpServer();
+    dir = mkdtempSync(join(tmpdir(), 'rx-smtp-cli-'));
+  });
+  afterEach(async () => {
+    await server?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    server = dir = undefined;
+  });
+  checkLeaks();
+  withBuiltCli();
+  return suite;
 }

@@ -1,46 +1,33 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { checkLeaks } from '../fixtures/handles';
-import { PASSWORD, type SmtpServerFixture, USER, startSmtpServer } from '../fixtures/smtp-server';
-import { CA_FILE, runCli, sendArgs, startTlsSmtpServer, withBuiltCli, headAndBody } from './run';
+import { PASSWORD, USER } from '../fixtures/smtp-server';
+import { CA_FILE, cliSuite, headAndBody, runCli, sendArgs } from './run';
 
 // What people use swaks for, through the built rx-smtp, against smtp-server in this process.
 describe('rx-smtp send and probe, the options swaks users reach for', () => {
-  let server: SmtpServerFixture;
-  let dir: string;
+  const suite = cliSuite();
   const env = { RX_SMTP_PASSWORD: PASSWORD };
-  const send = (...extra: string[]): string[] => sendArgs(server.port, '--from', 'a@example.com', '--to', 'b@example.com', ...extra);
+  const send = (...extra: string[]): string[] => sendArgs(suite.server.port, '--from', 'a@example.com', '--to', 'b@example.com', ...extra);
 
-  beforeEach(async () => {
-    server = await startTlsSmtpServer();
-    dir = mkdtempSync(join(tmpdir(), 'rx-smtp-swaks-'));
-  });
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  checkLeaks();
-  withBuiltCli();
 
   it('--header adds headers (repeatable) and replaces Subject', async () => {
     const run = await runCli(send('--header', 'X-Campaign: spring', '--header', 'X-Tag: a', '--header', 'X-Tag: b', '--header', 'Subject: from a header'), { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    const lines = headAndBody(server.messages[0]!.raw)[0].split('\r\n');
+    const lines = headAndBody(suite.server.messages[0]!.raw)[0].split('\r\n');
     expect(lines).to.include.members(['X-Campaign: spring', 'X-Tag: a', 'X-Tag: b', 'Subject: from a header']);
     expect(lines.filter((l) => l.startsWith('Subject:'))).to.have.length(1);
   });
 
   it('--attach FILE (repeatable) sends each file as a base64 part, byte for byte', async () => {
     const pdf = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 13) % 256));
-    writeFileSync(join(dir, 'report.pdf'), pdf);
-    writeFileSync(join(dir, 'notes.txt'), 'notes\n');
-    const run = await runCli(send('--body', 'see attached', '--attach', join(dir, 'report.pdf'), '--attach', join(dir, 'notes.txt')), { env });
+    writeFileSync(join(suite.dir, 'report.pdf'), pdf);
+    writeFileSync(join(suite.dir, 'notes.txt'), 'notes\n');
+    const run = await runCli(send('--body', 'see attached', '--attach', join(suite.dir, 'report.pdf'), '--attach', join(suite.dir, 'notes.txt')), { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    const raw = server.messages[0]!.raw.toString('latin1');
+    const raw = suite.server.messages[0]!.raw.toString('latin1');
     expect(raw).to.match(/\r\nContent-Type: multipart\/mixed; boundary=/);
     const part = /Content-Type: application\/pdf; name=report\.pdf\r\n[^]*?\r\n\r\n([A-Za-z0-9+/=\r\n]+?)\r\n--/.exec(raw);
     expect(Buffer.from(part![1]!.replace(/\r\n/g, ''), 'base64').equals(pdf)).to.equal(true);
@@ -48,35 +35,35 @@ describe('rx-smtp send and probe, the options swaks users reach for', () => {
   });
 
   it('exits 66 before connecting when an --attach file cannot be read', async () => {
-    const run = await runCli(send('--attach', join(dir, 'missing.pdf')), { env });
+    const run = await runCli(send('--attach', join(suite.dir, 'missing.pdf')), { env });
 
     expect(run.code).to.equal(66);
     expect(run.stderr).to.match(/^rx-smtp: cannot read .*missing\.pdf: ENOENT/);
-    expect(server.messages).to.deep.equal([]);
+    expect(suite.server.messages).to.deep.equal([]);
   });
 
   it('--data FILE sends the message as it is (line endings made CRLF), the envelope from --from and --to', async () => {
-    writeFileSync(join(dir, 'message.eml'), 'From: someone@elsewhere.example\nSubject: raw\nX-Kept: yes\n\n.a dot line\nbody\n');
-    const run = await runCli(send('--data', join(dir, 'message.eml')), { env });
+    writeFileSync(join(suite.dir, 'message.eml'), 'From: someone@elsewhere.example\nSubject: raw\nX-Kept: yes\n\n.a dot line\nbody\n');
+    const run = await runCli(send('--data', join(suite.dir, 'message.eml')), { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    expect(server.messages[0]!.raw.toString()).to.equal('From: someone@elsewhere.example\r\nSubject: raw\r\nX-Kept: yes\r\n\r\n.a dot line\r\nbody\r\n');
-    expect(server.messages[0]).to.include({ from: 'a@example.com' });
+    expect(suite.server.messages[0]!.raw.toString()).to.equal('From: someone@elsewhere.example\r\nSubject: raw\r\nX-Kept: yes\r\n\r\n.a dot line\r\nbody\r\n');
+    expect(suite.server.messages[0]).to.include({ from: 'a@example.com' });
   });
 
   it('--data - reads the message from standard input', async () => {
     const run = await runCli(send('--data', '-'), { env, stdin: 'Subject: piped\r\n\r\nhi\r\n' });
 
     expect(run.code, run.stderr).to.equal(0);
-    expect(server.messages[0]!.raw.toString()).to.equal('Subject: piped\r\n\r\nhi\r\n');
+    expect(suite.server.messages[0]!.raw.toString()).to.equal('Subject: piped\r\n\r\nhi\r\n');
   });
 
   it('takes names and comma-separated lists in --to and --from: the envelope gets the addresses, the headers the text', async () => {
-    const args = sendArgs(server.port, '--from', 'Alice <a@example.com>', '--to', 'Bob <b@example.com>, "Doe, John" <j@example.com>', '--to', 'c@example.com');
+    const args = sendArgs(suite.server.port, '--from', 'Alice <a@example.com>', '--to', 'Bob <b@example.com>, "Doe, John" <j@example.com>', '--to', 'c@example.com');
     const run = await runCli(args, { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    const [message] = server.messages;
+    const [message] = suite.server.messages;
     expect(message).to.include({ from: 'a@example.com' });
     expect(message!.to).to.deep.equal(['b@example.com', 'j@example.com', 'c@example.com']);
     const head = headAndBody(message!.raw)[0];
@@ -86,8 +73,7 @@ describe('rx-smtp send and probe, the options swaks users reach for', () => {
 
   it('--ehlo NAME is the EHLO name', async () => {
     let name = '';
-    await server.close();
-    server = await startTlsSmtpServer({ onMailFrom: (_a, session, cb) => ((name = session.hostNameAppearsAs), cb()) });
+    await suite.restart({ onMailFrom: (_a, session, cb) => ((name = session.hostNameAppearsAs), cb()) });
     const run = await runCli(send('--ehlo', 'client.example.test'), { env });
 
     expect(run.code, run.stderr).to.equal(0);
@@ -102,18 +88,18 @@ describe('rx-smtp send and probe, the options swaks users reach for', () => {
   });
 
   it('--port overrides the URL’s port', async () => {
-    const args = ['send', '--server', 'smtp://localhost:1', '--port', String(server.port), '--ca', CA_FILE, '--from', 'a@example.com', '--to', 'b@example.com'];
+    const args = ['send', '--server', 'smtp://localhost:1', '--port', String(suite.server.port), '--ca', CA_FILE, '--from', 'a@example.com', '--to', 'b@example.com'];
     const run = await runCli(args);
 
     expect(run.code, run.stderr).to.equal(0);
-    expect(server.messages).to.have.length(1);
+    expect(suite.server.messages).to.have.length(1);
   });
 
   it('-4 connects over IPv4 and still verifies the certificate against the name', async () => {
     const run = await runCli(send('-4'), { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    expect(server.messages[0]).to.include({ secure: true, user: USER });
+    expect(suite.server.messages[0]).to.include({ secure: true, user: USER });
   });
 
   it('-6 connects over IPv6 only: a server on 127.0.0.1 is not reached', async () => {
@@ -121,25 +107,24 @@ describe('rx-smtp send and probe, the options swaks users reach for', () => {
 
     expect(run.code).to.not.equal(0);
     expect(run.stderr).to.match(/^rx-smtp: (ECONNREFUSED|EADDRNOTAVAIL|ENETUNREACH|ENOTFOUND|EAI_ADDRFAMILY|EAI_NONAME|EAI_AGAIN) /);
-    expect(server.messages).to.deep.equal([]);
+    expect(suite.server.messages).to.deep.equal([]);
   });
 
   it('--insecure skips certificate verification, and says so loudly', async () => {
-    const args = ['send', '--server', `smtp://localhost:${server.port}`, '--insecure', '--user', USER, '--from', 'a@example.com', '--to', 'b@example.com'];
+    const args = ['send', '--server', `smtp://localhost:${suite.server.port}`, '--insecure', '--user', USER, '--from', 'a@example.com', '--to', 'b@example.com'];
     const run = await runCli(args, { env });
 
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stderr).to.match(/^rx-smtp: WARNING: --insecure: the server's certificate is NOT verified/);
-    expect(server.messages[0]).to.include({ secure: true });
+    expect(suite.server.messages[0]).to.include({ secure: true });
   });
 
   it('--allow-insecure-auth logs in without TLS (--tls none)', async () => {
-    await server.close();
-    server = await startTlsSmtpServer({ allowInsecureAuth: true });
+    await suite.restart({ allowInsecureAuth: true });
     const run = await runCli(send('--tls', 'none', '--allow-insecure-auth'), { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    expect(server.messages[0]).to.include({ secure: false, user: USER });
+    expect(suite.server.messages[0]).to.include({ secure: false, user: USER });
   });
 
   it('--tls none --user without --allow-insecure-auth is a usage error naming the flag, before connecting', async () => {
@@ -151,8 +136,7 @@ describe('rx-smtp send and probe, the options swaks users reach for', () => {
   });
 
   it('a server without STARTTLS and --user: exit 77, pointing to the flags, not to a library option', async () => {
-    await server.close();
-    server = await startTlsSmtpServer({ hideSTARTTLS: true, allowInsecureAuth: true });
+    await suite.restart({ hideSTARTTLS: true, allowInsecureAuth: true });
     const run = await runCli(send(), { env });
 
     expect(run.code).to.equal(77);
@@ -168,18 +152,17 @@ describe('rx-smtp send and probe, the options swaks users reach for', () => {
   });
 
   it('--protocol lmtp speaks LMTP (LHLO) to a delivery agent', async () => {
-    await server.close();
-    server = await startSmtpServer({ lmtp: true, hideSTARTTLS: true });
-    const run = await runCli(['send', '--server', `smtp://127.0.0.1:${server.port}`, '--protocol', 'lmtp', '--from', 'a@example.com', '--to', 'b@example.com', '--verbose']);
+    await suite.restart({ lmtp: true, hideSTARTTLS: true });
+    const run = await runCli(['send', '--server', `smtp://127.0.0.1:${suite.server.port}`, '--protocol', 'lmtp', '--from', 'a@example.com', '--to', 'b@example.com', '--verbose']);
 
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stderr).to.match(/^C: LHLO /m);
-    expect(server.messages).to.have.length(1);
+    expect(suite.server.messages).to.have.length(1);
   });
 
   describe('probe --user', () => {
     it('logs in, says which mechanism was accepted, sends no mail and exits 0', async () => {
-      const run = await runCli(['probe', `smtp://localhost:${server.port}`, '--ca', CA_FILE, '--user', USER, '--verbose'], { env });
+      const run = await runCli(['probe', `smtp://localhost:${suite.server.port}`, '--ca', CA_FILE, '--user', USER, '--verbose'], { env });
 
       expect(run.code, run.stderr).to.equal(0);
       expect(run.stdout).to.match(/^login: +alice accepted \(PLAIN\)$/m);
@@ -189,15 +172,15 @@ describe('rx-smtp send and probe, the options swaks users reach for', () => {
     });
 
     it('exits 77 when the password is refused', async () => {
-      const run = await runCli(['probe', `smtp://localhost:${server.port}`, '--ca', CA_FILE, '--user', USER], { env: { RX_SMTP_PASSWORD: 'wrong' } });
+      const run = await runCli(['probe', `smtp://localhost:${suite.server.port}`, '--ca', CA_FILE, '--user', USER], { env: { RX_SMTP_PASSWORD: 'wrong' } });
 
       expect(run.code).to.equal(77);
       expect(run.stderr).to.match(/^rx-smtp: ESERVERPERM .*535 /);
     });
 
     it('reads the password from --password-file', async () => {
-      writeFileSync(join(dir, 'pw'), `${PASSWORD}\n`);
-      const run = await runCli(['probe', `smtp://localhost:${server.port}`, '--ca', CA_FILE, '--user', USER, '--password-file', join(dir, 'pw')]);
+      writeFileSync(join(suite.dir, 'pw'), `${PASSWORD}\n`);
+      const run = await runCli(['probe', `smtp://localhost:${suite.server.port}`, '--ca', CA_FILE, '--user', USER, '--password-file', join(suite.dir, 'pw')]);
 
       expect(run.code, run.stderr).to.equal(0);
       expect(run.stdout).to.match(/^login: +alice accepted/m);
