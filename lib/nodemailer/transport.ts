@@ -234,7 +234,7 @@ export class RxSmtpTransport extends EventEmitter {
    * front of the queue (once); the rest, including any that may have been delivered, fail.
    */
   private failRest(pending: Map<Mail, Job>, err: unknown): void {
-    const notSent = new Set(err instanceof SendAllError ? err.notSent : []);
+    const notSent = notSentOf(err);
     const retry: Job[] = [];
     for (const [mail, job] of pending) {
       job.attempts++;
@@ -246,12 +246,16 @@ export class RxSmtpTransport extends EventEmitter {
   }
 }
 
-/**
- * The mail an outcome is for. The one place the transport reads an outcome's shape, which is the
- * session's and may change with it.
- */
+// The two places the transport reads the session's outcome shapes, which may change with it.
+
+/** The mail an outcome is for. */
 function mailOf(outcome: SendOutcome): Mail {
   return outcome.ok ? outcome.result.mail : outcome.mail;
+}
+
+/** The mails a failed batch never sent (safe to send again). */
+function notSentOf(err: unknown): Set<Mail> {
+  return new Set(err instanceof SendAllError ? err.notSent : []);
 }
 
 /**
