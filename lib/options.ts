@@ -100,7 +100,15 @@ export interface ResolvedOptions {
   scheduler: SchedulerLike;
 }
 
-/** RFC 5321 4.5.3.2 suggests minutes per command; one minute keeps a dead server from pinning a session. */
+/**
+ * The default `timeout`: RFC 5321 4.5.3.2 suggests minutes per command; one minute keeps a dead
+ * server from pinning a session.
+ *
+ * @example
+ * ```ts
+ * createSession({ timeout: DEFAULT_TIMEOUT_MS / 2 });
+ * ```
+ */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 /** setTimeout's own ceiling (2^31 - 1 ms); a longer delay would fire at once. */
 const MAX_TIMEOUT_MS = 2_147_483_647;

@@ -1,36 +1,60 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { TlsMode } from '../options';
+import { USAGE, UsageError } from './usage';
+import { checkAddresses, duration, header, integer } from './values';
 
-/** What `rx-smtp send` was asked to do. Paths are as given; nothing is read here. */
-export interface SendCommand {
-  command: 'send';
+export { USAGE, UsageError };
+
+/** How to reach and greet the server, and as whom: what `send` and `probe` share. */
+export interface ConnectionCommand {
+  /** A URL (`smtp://host:port`, `smtps://host`) or a bare host. */
   server: string;
-  user?: string;
-  passwordFile?: string;
-  from?: string;
-  to: string[];
-  subject?: string;
-  /** A file to read the body from, or `-` for standard input. */
-  body?: string;
+  /** `--port`, over the URL's. */
+  port?: number;
+  /** `-4` or `-6`: only that address family. */
+  family?: 4 | 6;
   tls?: TlsMode;
   ca?: string;
-  /** Seconds to wait for each reply. */
+  /** `--insecure`: no certificate verification. */
+  insecure: boolean;
+  /** Milliseconds to wait for each reply. */
   timeout?: number;
+  /** The EHLO name. */
+  ehlo?: string;
+  /** `--protocol lmtp`. */
+  lmtp: boolean;
+  user?: string;
+  passwordFile?: string;
+  /** `--auth`: the one SASL mechanism to use. */
+  auth?: string;
+  allowInsecureAuth: boolean;
   verbose: boolean;
+}
+
+/** What `rx-smtp send` was asked to do. Paths are as given; nothing is read here. */
+export interface SendCommand extends ConnectionCommand {
+  command: 'send';
+  from?: string;
+  /** As given: each may be a comma-separated list, with names. */
+  to: string[];
+  subject?: string;
+  /** `--body`: the text itself, `@FILE`, or `-` for standard input. */
+  body?: string;
+  /** `--header`s, in order. */
+  headers: [string, string][];
+  /** `--attach`ed files, in order. */
+  attach: string[];
+  /** `--data`: a file (or `-`) holding the whole message, sent as it is. */
+  data?: string;
   /** Send this many copies. */
   count?: number;
   /** Send one mail per line of this JSON Lines file. */
   mails?: string;
 }
 
-/** What `rx-smtp probe` was asked to do. */
-export interface ProbeCommand {
+/** What `rx-smtp probe` was asked to do; with `user`, it logs in too. */
+export interface ProbeCommand extends ConnectionCommand {
   command: 'probe';
-  server: string;
-  tls?: TlsMode;
-  ca?: string;
-  timeout?: number;
-  verbose: boolean;
 }
 
 /** `--help` (also after a command) or `--version`. */
@@ -41,82 +65,56 @@ export interface InfoCommand {
 /** A parsed command line. */
 export type Command = SendCommand | ProbeCommand | InfoCommand;
 
-/**
- * A command line that cannot be run; `main` prints the message and the usage and exits with 64.
- *
- * @example
- * ```ts
- * throw new UsageError('--to is required');
- * ```
- */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-/** The usage text, for `--help` and after a usage error. */
-export const USAGE = `Usage:
-  rx-smtp send --server smtp://host:587 --user U --from A --to B [--to C] [options]
-  rx-smtp probe smtp://host:port [--tls MODE] [--ca FILE]
-  rx-smtp --help | --version
-
-send options:
-  --server URL          smtp://host:port (STARTTLS when offered) or smtps://host:465 (implicit TLS)
-  --user NAME           authenticate as NAME; the password comes from --password-file,
-                        the RX_SMTP_PASSWORD environment variable, or a prompt on a terminal
-  --password-file FILE  read the password from the first line of FILE
-  --from ADDRESS        the sender (envelope and From:)
-  --to ADDRESS          a recipient; repeat for more
-  --subject TEXT        the Subject: (default "rx-smtp test")
-  --body FILE|-         the text of the message, from FILE or standard input
-  --count N             send N copies through a pool of connections, with progress
-  --mails FILE.jsonl    send one mail per line: {"from","to","subject","body"}, each optional
-                        when given on the command line
-common options:
-  --tls MODE            starttls (default), starttls-required, implicit or none
-  --ca FILE             trust the CA certificate(s) in FILE as well as the system's
-  --timeout SECONDS     give up on a reply after SECONDS (default 60)
-  --verbose             print the conversation (passwords redacted) on standard error
-
-Exit status: 0 sent, 64 usage, 65 bad --mails line, 66 unreadable file, 69 refused (5xx),
-75 temporary failure (4xx, timeout, connection), 76 protocol error, 77 authentication refused.
-`;
-
 const TLS_MODES: readonly TlsMode[] = ['starttls', 'starttls-required', 'implicit', 'none'];
 /** A --count beyond this is a typo, not a test run. */
 const MAX_COUNT = 10_000_000;
+const MAX_PORT = 65_535;
 
-const COMMON = {
+const CONNECTION = {
+  port: { type: 'string' },
+  ipv4: { type: 'boolean', short: '4' },
+  ipv6: { type: 'boolean', short: '6' },
   tls: { type: 'string' },
   ca: { type: 'string' },
+  insecure: { type: 'boolean' },
   timeout: { type: 'string' },
+  ehlo: { type: 'string' },
+  protocol: { type: 'string' },
+  user: { type: 'string' },
+  'password-file': { type: 'string' },
+  auth: { type: 'string' },
+  'allow-insecure-auth': { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
 const SEND_OPTIONS = {
-  ...COMMON,
+  ...CONNECTION,
   server: { type: 'string' },
-  user: { type: 'string' },
-  'password-file': { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string', multiple: true },
   subject: { type: 'string' },
   body: { type: 'string' },
+  header: { type: 'string', multiple: true },
+  attach: { type: 'string', multiple: true },
+  data: { type: 'string' },
   count: { type: 'string' },
   mails: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
+
+type ConnectionValues = ReturnType<typeof parse<typeof CONNECTION>>['values'];
 
 // A password given as a flag value lands in shell history and in every user's `ps` output.
 const PASSWORD_FLAG = /^--password(=|$)/;
 
 /**
  * Parses `rx-smtp`'s arguments (without `node` and the script). Throws {@link UsageError} for
- * anything that cannot run: an unknown command or option, a missing one, a bad value, or a
- * `--password` flag.
+ * anything that cannot run: an unknown command or option, a missing one, a bad value, an address
+ * that is not one, options that do not go together, or a `--password` flag.
  *
  * @example
  * ```ts
- * parseCommandLine(['probe', 'smtp://localhost:2525']); // { command: 'probe', server: 'smtp://localhost:2525', verbose: false }
+ * parseCommandLine(['probe', 'smtp://localhost:2525']); // { command: 'probe', server: 'smtp://localhost:2525', ... }
  * ```
  */
 export function parseCommandLine(argv: readonly string[]): Command {
@@ -149,26 +147,36 @@ function parseSend(args: string[]): Command {
   const { values } = parse(args, SEND_OPTIONS, false);
   if (values.help === true) return { command: 'help' };
   const server = required(values.server, '--server');
-  if (values['password-file'] !== undefined && values.user === undefined) throw new UsageError('--password-file needs --user');
   if (values.count !== undefined && values.mails !== undefined) throw new UsageError('--count and --mails cannot be combined');
+  const composing = (['subject', 'body', 'header', 'attach'] as const).filter((key) => values[key] !== undefined);
+  if (values.data !== undefined && composing.length > 0) throw new UsageError(`--data sends a message as it is: it cannot be combined with --${composing.join(', --')}`);
+  if (values.data !== undefined && values.mails !== undefined) throw new UsageError('--data and --mails cannot be combined');
   if (values.mails === undefined) {
     required(values.from, '--from');
     required(values.to, '--to');
   }
-  const command: SendCommand = { command: 'send', server, to: values.to ?? [], verbose: values.verbose === true, ...common(values) };
-  for (const key of ['user', 'from', 'subject', 'body', 'mails'] as const) {
+  const to = values.to ?? [];
+  checkAddresses(values.from, to);
+  if (values.subject !== undefined && /[\r\n\0]/.test(values.subject)) throw new UsageError('--subject must not contain a line break or NUL');
+  const command: SendCommand = {
+    command: 'send',
+    ...connection(server, values),
+    to,
+    headers: (values.header ?? []).map(header),
+    attach: values.attach ?? [],
+  };
+  for (const key of ['from', 'subject', 'body', 'data', 'mails'] as const) {
     if (values[key] !== undefined) command[key] = values[key];
   }
-  if (values['password-file'] !== undefined) command.passwordFile = values['password-file'];
   if (values.count !== undefined) command.count = integer(values.count, '--count', MAX_COUNT);
   return command;
 }
 
 function parseProbe(args: string[]): Command {
-  const { values, positionals } = parse(args, COMMON, true);
+  const { values, positionals } = parse(args, CONNECTION, true);
   if (values.help === true) return { command: 'help' };
   if (positionals.length !== 1) throw new UsageError('probe takes exactly one server, e.g. rx-smtp probe smtp://mail.example.com:587');
-  return { command: 'probe', server: positionals[0]!, verbose: values.verbose === true, ...common(values) };
+  return { command: 'probe', ...connection(positionals[0]!, values) };
 }
 
 function parse<T extends ParseArgsConfig['options']>(args: string[], options: T, allowPositionals: boolean) {
@@ -180,24 +188,46 @@ function parse<T extends ParseArgsConfig['options']>(args: string[], options: T,
   }
 }
 
-function common(values: { tls?: string; ca?: string; timeout?: string }): { tls?: TlsMode; ca?: string; timeout?: number } {
-  const out: { tls?: TlsMode; ca?: string; timeout?: number } = {};
+/** The options `send` and `probe` share, checked: each alone, and how they go together. */
+function connection(server: string, values: ConnectionValues): ConnectionCommand {
+  const out: ConnectionCommand = {
+    server,
+    insecure: values.insecure === true,
+    lmtp: protocol(values.protocol),
+    allowInsecureAuth: values['allow-insecure-auth'] === true,
+    verbose: values.verbose === true,
+  };
+  if (values.ipv4 === true && values.ipv6 === true) throw new UsageError('-4 and -6 cannot be combined');
+  if (values.ipv4 === true || values.ipv6 === true) out.family = values.ipv4 === true ? 4 : 6;
+  if (values.port !== undefined) out.port = integer(values.port, '--port', MAX_PORT);
   if (values.tls !== undefined) {
     if (!TLS_MODES.includes(values.tls as TlsMode)) throw new UsageError(`--tls must be one of ${TLS_MODES.join(', ')}`);
     out.tls = values.tls as TlsMode;
   }
+  if (values.insecure === true && values.ca !== undefined) throw new UsageError('--insecure and --ca cannot be combined: --ca is for verifying');
   if (values.ca !== undefined) out.ca = values.ca;
-  if (values.timeout !== undefined) out.timeout = integer(values.timeout, '--timeout', 2_147_483);
+  if (values.timeout !== undefined) out.timeout = duration(values.timeout, '--timeout');
+  if (values.ehlo !== undefined) out.ehlo = values.ehlo;
+  for (const flag of ['password-file', 'auth', 'allow-insecure-auth'] as const) {
+    if (values[flag] !== undefined && values.user === undefined) throw new UsageError(`--${flag} needs --user`);
+  }
+  if (values.user !== undefined) out.user = values.user;
+  if (values['password-file'] !== undefined) out.passwordFile = values['password-file'];
+  if (values.auth !== undefined) out.auth = values.auth.toUpperCase();
+  // The library would refuse at AUTH time with advice in its own terms; the CLI's terms are its flags.
+  if (out.tls === 'none' && out.user !== undefined && !out.allowInsecureAuth) {
+    throw new UsageError('--user with --tls none would send the password in clear text: add --allow-insecure-auth to allow it (a test server), or use TLS');
+  }
   return out;
+}
+
+function protocol(value: string | undefined): boolean {
+  if (value === undefined || value === 'smtp' || value === 'esmtp') return false;
+  if (value === 'lmtp') return true;
+  throw new UsageError('--protocol must be smtp or lmtp');
 }
 
 function required<T>(value: T | undefined, flag: string): T {
   if (value === undefined) throw new UsageError(`${flag} is required`);
   return value;
-}
-
-function integer(text: string, flag: string, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > max) throw new UsageError(`${flag} must be a whole number from 1 to ${max}`);
-  return n;
 }

@@ -3,6 +3,7 @@ import { encodeBody } from '../body/encoder';
 import { SmtpError } from '../errors';
 import { assertSafeText } from '../options';
 import { checkMailbox } from './address';
+import { envelopeAddresses, envelopeSender } from './address-list';
 import type { DsnOptions, Mail } from './mail';
 import { xtext } from './xtext';
 
@@ -42,10 +43,13 @@ export interface TransferMode {
 export function prepareEnvelope(mail: Mail, mode: TransferMode): Envelope {
   if (mail === null || typeof mail !== 'object') throw invalid('a mail must be an object');
   const caps = mode.capabilities;
-  const recipients = typeof mail.to === 'string' ? [mail.to] : Array.isArray(mail.to) ? [...mail.to] : [];
+  // People write `Bob <bob@example.com>` and comma-separated lists: the envelope takes the bare addresses.
+  const written = typeof mail.to === 'string' ? [mail.to] : Array.isArray(mail.to) ? mail.to : [];
+  const recipients = written.flatMap((to) => envelopeAddresses(to, 'a recipient'));
   if (recipients.length === 0) throw invalid('a mail needs at least one recipient');
   if (typeof mail.from !== 'string') throw invalid('mail.from must be a string');
-  let utf8 = mail.from === '' ? false : checkMailbox(mail.from, 'the sender');
+  const from = mail.from === '' ? '' : envelopeSender(mail.from);
+  let utf8 = from === '' ? false : checkMailbox(from, 'the sender');
   for (const r of recipients) {
     if (r === '') throw invalid('a recipient is empty');
     utf8 = checkMailbox(r, 'a recipient') || utf8;
@@ -71,7 +75,7 @@ export function prepareEnvelope(mail: Mail, mode: TransferMode): Envelope {
   return {
     mail,
     recipients,
-    mailFrom: [`MAIL FROM:<${mail.from}>`, ...params].join(' '),
+    mailFrom: [`MAIL FROM:<${from}>`, ...params].join(' '),
     rcptTo: recipients.map((r) => `RCPT TO:<${r}>${rcptParams(r)}`),
     body,
   };
@@ -102,9 +106,16 @@ function dsnRcptParams(dsn: DsnOptions, recipient: string): string {
       params += ` NOTIFY=${[...new Set(dsn.notify)].join(',')}`;
     } else throw invalid("dsn.notify must be 'NEVER' or a non-empty list of SUCCESS, FAILURE, DELAY");
   }
-  if (dsn.orcpt === true) {
+  // true: each recipient's own address; a string (nodemailer's dsn.recipient): that original
+  // recipient on every RCPT, `rfc822;` added when it names no address type. DsnOptions.orcpt is
+  // typed boolean until mail.ts allows the string too.
+  const orcpt: unknown = dsn.orcpt;
+  if (orcpt === true) {
     assertSafeText(recipient, 'a recipient');
     params += ` ORCPT=rfc822;${xtext(recipient)}`;
+  } else if (typeof orcpt === 'string') {
+    if (orcpt === '') throw invalid('dsn.orcpt must be true or a non-empty address');
+    params += ` ORCPT=${orcpt.includes(';') ? xtext(orcpt) : `rfc822;${xtext(orcpt)}`}`;
   }
   return params;
 }

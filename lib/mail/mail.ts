@@ -108,5 +108,10 @@ export type SendOutcome = MailRef &
         ok: false;
         /** Why: the server's refusal, or what stopped the message before it was sent. */
         error: SmtpError;
+        /**
+         * The recipients the server refused, each with its own reply, when the mail failed because
+         * none was accepted (or its sender was refused after some were); absent otherwise.
+         */
+        rejected?: SendResult['rejected'];
       }
   );

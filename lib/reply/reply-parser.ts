@@ -5,18 +5,33 @@ import { sanitize } from './sanitize';
 /**
  * Longest reply line accepted, in octets, CRLF excluded. RFC 5321 4.5.3.1.5 sets 512 for reply lines,
  * but real servers send longer EHLO keywords and banners; 4096 accepts them and still bounds memory.
+ *
+ * @example
+ * ```ts
+ * createSession({ maxLineLength: DEFAULT_MAX_LINE_LENGTH * 2 });
+ * ```
  */
 export const DEFAULT_MAX_LINE_LENGTH = 4096;
 
 /**
  * Most lines accepted in one reply. A large EHLO reply has a few dozen; 256 leaves room for anything
  * honest while stopping a server that never sends the final line.
+ *
+ * @example
+ * ```ts
+ * createSession({ maxLines: DEFAULT_MAX_LINES * 2 });
+ * ```
  */
 export const DEFAULT_MAX_LINES = 256;
 
 /**
  * Most octets accepted in one reply, line terminators included: 64 KiB holds any honest reply
  * and caps what a hostile server can make the client hold.
+ *
+ * @example
+ * ```ts
+ * createSession({ maxReplyBytes: DEFAULT_MAX_REPLY_BYTES * 2 });
+ * ```
  */
 export const DEFAULT_MAX_REPLY_BYTES = 65_536;
 

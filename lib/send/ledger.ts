@@ -8,7 +8,7 @@ import { SendAllError } from './send-all-error';
 import { MailTask } from './task';
 
 /** A mail's fate as the sender learns it; the ledger adds the mail and its position. */
-export type Fate = { ok: true; result: SendResult } | { ok: false; error: SmtpError };
+export type Fate = { ok: true; result: SendResult } | { ok: false; error: SmtpError; rejected?: SendResult['rejected'] };
 
 /**
  * The books of one `sendAll` call: it numbers the mails it takes from the call's input, emits each
@@ -85,7 +85,7 @@ export class CallLedger {
   settle(task: MailTask, fate: Fate): void {
     if (!this.open.delete(task.index) || this.ended) return;
     if (fate.ok) this.delivered.add(task.index);
-    this.held.set(task.index, fate.ok ? { ok: true, index: task.index, mail: task.mail, result: fate.result } : { ok: false, index: task.index, mail: task.mail, error: fate.error });
+    this.held.set(task.index, { ...fate, index: task.index, mail: task.mail });
     this.release();
     this.endIfFinished();
   }

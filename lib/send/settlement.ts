@@ -1,5 +1,6 @@
 import { EMPTY, Observable, defer, finalize, ignoreElements, map, merge, share, takeWhile, throwError, toArray } from 'rxjs';
 import { SmtpError, replyError } from '../errors';
+import type { SendResult } from '../mail/mail';
 import type { SmtpReply } from '../reply/reply';
 import type { WriteItem } from '../transport/write-batch';
 import type { TransferContext } from './context';
@@ -94,10 +95,10 @@ export function reset$(ctx: Pick<TransferContext, 'conn'>): Observable<never> {
  * failed$(ctx, task, error); // RSET, then the mail's failed outcome, then RSET's 250 is checked
  * ```
  */
-export function failed$(ctx: TransferContext, task: MailTask, error: SmtpError): Observable<never> {
+export function failed$(ctx: TransferContext, task: MailTask, error: SmtpError, rejected: SendResult['rejected'] = []): Observable<never> {
   return new Observable<never>((subscriber) => {
     const subscription = reset$(ctx).subscribe(subscriber);
-    task.settle({ ok: false, error });
+    task.settle(rejected.length === 0 ? { ok: false, error } : { ok: false, error, rejected });
     return subscription;
   });
 }

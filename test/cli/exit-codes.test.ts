@@ -3,7 +3,7 @@ import { ExitCode, exitCodeFor, replyExitCode, worstExitCode } from '../../lib/c
 import { SmtpError, type SmtpErrorCode } from '../../lib/errors';
 import { checkLeaks } from '../fixtures/handles';
 import { GREETING, reply, scriptedServer } from '../fixtures/scripted-server';
-import { runCli } from './run';
+import { runCli, withBuiltCli } from './run';
 
 describe('rx-smtp exit codes', () => {
   const cases: [string, boolean, ExitCode][] = [
@@ -53,6 +53,7 @@ describe('rx-smtp exit codes', () => {
       server = undefined;
     });
     checkLeaks();
+  withBuiltCli();
 
     it('exits 76 when the server breaks the protocol (a code EHLO cannot take)', async () => {
       server = await scriptedServer([{ send: GREETING }, { expect: /^EHLO /, send: reply(354, 'go ahead') }, { stall: true }]);

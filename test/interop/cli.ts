@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { runBuiltCli } from '../cli/run';
+import { runCli } from '../cli/run';
 import { PASSWORD, USER } from '../fixtures/smtp-server';
 import type { InteropTarget } from './target';
 
 /**
  * The command line against a third-party server: `rx-smtp send`, as `npm run build` makes it
- * (see `builtCli` in test/cli/run.ts), sending one mail.
+ * (see `builtPackage` in test/fixtures/build.ts), sending one mail.
  *
  * @example
  * ```ts
@@ -19,15 +19,17 @@ import type { InteropTarget } from './target';
 /** The first run compiles the library (about 7 s alone, more on a loaded machine). */
 const CLI_TIMEOUT_MS = 120_000;
 
-/** How the CLI reaches the server: STARTTLS trusting DIR/cert.pem (else `--tls none`), AUTH as alice. */
+/** How the CLI reaches the server: STARTTLS trusting DIR/cert.pem (else `--tls none`), AUTH as alice, LMTP. */
 export interface CliHow {
   starttls: boolean;
   auth: boolean;
+  lmtp?: boolean;
 }
 
 /** `rx-smtp send` of one mail with a --body file: exit 0, "sent to ...: 250 ...", the message stored as written. */
 export function itSendsOneMailWithTheCli(target: InteropTarget, how: CliHow): void {
-  it(`the CLI (dist/cli/main.js) sends one mail${how.starttls ? ' over STARTTLS' : ''}${how.auth ? ' as alice' : ''}: exit 0, stored`, async function () {
+  const over = `${how.lmtp === true ? ' by LMTP' : ''}${how.starttls ? ' over STARTTLS' : ''}${how.auth ? ' as alice' : ''}`;
+  it(`the CLI (dist/cli/main.js) sends one mail${over}: exit 0, stored`, async function () {
     this.timeout(CLI_TIMEOUT_MS);
     const { server } = target.handle;
     const from = target.store.sender('cli');
@@ -36,8 +38,9 @@ export function itSendsOneMailWithTheCli(target: InteropTarget, how: CliHow): vo
       writeFileSync(join(dir, 'body.txt'), 'Hello from the command line.\n.a leading dot\n');
       const tls = how.starttls ? ['--tls', 'starttls-required', '--ca', join(server.dir, 'cert.pem')] : ['--tls', 'none'];
       const auth = how.auth ? ['--user', USER] : [];
-      const args = ['send', '--server', `smtp://127.0.0.1:${server.port}`, ...tls, ...auth, '--from', from, '--to', 'b@example.test'];
-      const run = await runBuiltCli([...args, '--subject', 'from the CLI', '--body', join(dir, 'body.txt')], {
+      const protocol = how.lmtp === true ? ['--protocol', 'lmtp'] : [];
+      const args = ['send', '--server', `smtp://127.0.0.1:${server.port}`, ...protocol, ...tls, ...auth, '--from', from, '--to', 'b@example.test'];
+      const run = await runCli([...args, '--subject', 'from the CLI', '--body', `@${join(dir, 'body.txt')}`], {
         env: how.auth ? { RX_SMTP_PASSWORD: PASSWORD } : {},
       });
 

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
 import { SmtpError } from '../../lib/errors';
 import { DOVECOT_LMTP } from '../fixtures/shared-servers';
-import { runBuiltCli } from '../cli/run';
 import { errorOf, outcomesOf } from '../send/helpers';
 import { sessionFixture } from '../session/session-fixture';
+import { itSendsOneMailWithTheCli } from './cli';
 import { itPoolsExactlyOnce, itReportsEachRecipient, itSendsAllExactlyOnce, itStoresBodiesExactly } from './behaviours';
 import { itFindsNoAuth, itRefusesBeforeMail } from './extensions';
 import { fateOf } from './fates';
@@ -131,13 +131,6 @@ describe('interop with Dovecot 2.3 LMTP', function () {
   });
 
   describe('command line', () => {
-    // The CLI has no LMTP option: it says EHLO, then HELO, and Dovecot answers 500 to both.
-    it('the CLI (dist/cli/main.js) speaks SMTP only: exit 69, naming the 500 to HELO', async function () {
-      this.timeout(120_000); // the first run compiles the library
-      const { server } = dovecot.handle;
-      const run = await runBuiltCli(['send', '--server', `smtp://127.0.0.1:${server.port}`, '--tls', 'none', '--from', 'a@example.test', '--to', 'b@example.test']);
-      expect(run.code).to.equal(69);
-      expect(run.stderr).to.match(/^rx-smtp: ESERVERPERM Permanent failure to HELO \S+: 500 5\.5\.1 Unknown command\n$/);
-    });
+    itSendsOneMailWithTheCli(dovecot, { starttls: true, auth: false, lmtp: true });
   });
 });

@@ -25,7 +25,7 @@ export function bdatTransaction(ctx: TransferContext, task: MailTask): Observabl
   return envelope$(ctx, task, false).pipe(
     concatMap((replies) => {
       const verdict = judgeEnvelope(task.envelope!, replies);
-      if (verdict.failure !== undefined) return of(failed$(ctx, task, verdict.failure));
+      if (verdict.failure !== undefined) return of(failed$(ctx, task, verdict.failure, verdict.rejected));
       if (task.cancelled) return of(failed$(ctx, task, cancelledError()));
       return content(ctx, task, verdict);
     }),

@@ -54,9 +54,9 @@ function afterEnvelope(ctx: TransferContext, task: MailTask, replies: SmtpReply[
     if (task.cancelled) return throwError(() => cannotAbortData());
     if (verdict.failure === undefined) return content(ctx, task, verdict);
     // RFC 2920 3.1: DATA accepted although no recipient was; end it with an empty message, which no one gets.
-    return of(merge(endEmptyData$(ctx), failed$(ctx, task, verdict.failure)));
+    return of(merge(endEmptyData$(ctx), failed$(ctx, task, verdict.failure, verdict.rejected)));
   }
-  return of(failed$(ctx, task, task.cancelled ? cancelledError() : (verdict.failure ?? dataFailure!)));
+  return of(failed$(ctx, task, task.cancelled ? cancelledError() : (verdict.failure ?? dataFailure!), verdict.rejected));
 }
 
 /** Writes the content after the 354 (at once in memory, streamed with backpressure otherwise), then emits the end of data's settlement. */

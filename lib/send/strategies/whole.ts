@@ -88,7 +88,8 @@ function settle(ctx: TransferContext, task: MailTask, replies: SmtpReply[], byte
     task.settle(fate!);
     return EMPTY;
   }
-  if (lastWritten) return failed$(ctx, task, error);
-  task.settle({ ok: false, error });
+  const rejected = verdict.failure === undefined ? [] : verdict.rejected;
+  if (lastWritten) return failed$(ctx, task, error, rejected);
+  task.settle(rejected.length === 0 ? { ok: false, error } : { ok: false, error, rejected });
   return EMPTY;
 }
