@@ -64,7 +64,7 @@ describe('interop with Exim 4.96', function () {
   });
 
   describe('pipelining, sendAll and pool', () => {
-    it('pipelines MAIL and every RCPT; the content leaves once a recipient is accepted', async () => {
+    it('writes a lone mail whole under CHUNKING + PIPELINING: MAIL, every RCPT and BDAT LAST in one turn', async () => {
       const { session, transcript } = await connectTo(f, exim);
       const from = exim.store.sender('pipelined');
       const start = transcript.length;
@@ -73,10 +73,10 @@ describe('interop with Exim 4.96', function () {
         'C: MAIL',
         'C: RCPT',
         'C: RCPT',
-        'S: 250 ',
-        'S: 250 ',
-        'S: 250 ',
         'C: BDAT',
+        'S: 250 ',
+        'S: 250 ',
+        'S: 250 ',
       ]);
       // Exim answers BDAT LAST with two lines, "250- 20 byte chunk, total 20" and "250 OK id=...".
       expect(result.reply.lines).to.have.length(2);
