@@ -141,7 +141,8 @@ async function startChildServer(script: string, args: string[]): Promise<{ port:
   });
   const port = (JSON.parse(await listening) as { port: number }).port;
   const ask = (question: string): Promise<string> =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
+      if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`${script} has exited: nobody to ask ${question}`));
       waiting.push(resolve);
       child.stdin!.write(`${question}\n`);
     });

@@ -29,7 +29,19 @@ export interface LatencyPlan {
 }
 
 /**
- * What the latency section measured: the round trip a client saw through the proxy, and each figure's rounds.
+ * A figure's rounds and the round trip clients saw while it ran: the median of NOOPs timed through
+ * its proxy just before and just after it (the proxy's delay, plus timer slack and the wait for a
+ * busy CPU, which on a shared machine can be more than the delay itself).
+ *
+ * @example
+ * ```ts
+ * const limit = 1000 / runs.data.rttMs; // messages/s at one round trip each
+ * ```
+ */
+export type AtRtt<T> = T & { rttMs: number };
+
+/**
+ * What the latency section measured: each figure's rounds, with the round trip it saw.
  *
  * @example
  * ```ts
@@ -37,14 +49,12 @@ export interface LatencyPlan {
  * ```
  */
 export interface LatencyRuns {
-  /** Median of NOOP round trips through the proxy to smtp-sink: the proxy's delay plus timer slack. */
-  measuredRttMs: number;
-  data: ThroughputRuns;
-  chunking: ThroughputRuns;
-  pool: PoolRuns;
+  data: AtRtt<ThroughputRuns>;
+  chunking: AtRtt<ThroughputRuns>;
+  pool: AtRtt<PoolRuns>;
 }
 
-/** NOOPs timed one after another to measure the round trip through the proxy. */
+/** NOOPs timed one after another, before and after each figure, to measure the round trip through the proxy. */
 const RTT_PROBES = 21;
 
 /**
@@ -67,23 +77,33 @@ export async function latency(builds: Builds, sink: BenchServer, plan: LatencyPl
     servers.push(chunkingSink);
     const farChunking = await startChildProxy(chunkingSink, plan.rttMs);
     servers.push(farChunking);
-    const measuredRttMs = await roundTripMs(far.port);
-    log(`  round trip through the proxy: ${measuredRttMs.toFixed(2)} ms (asked for ${plan.rttMs})`);
     const { rounds, warmUp } = plan;
-    log(`  DATA, one connection: ${rounds} rounds of ${plan.dataMessages} messages against ${far.kind}`);
-    const data = await throughput(builds, far.port, { rxMessages: plan.dataMessages, nmMessages: plan.dataMessages, warmUp, rounds, oneTurn: false });
-    log(`  CHUNKING, one connection: ${rounds} rounds, rx-smtp ${plan.chunkingMessages} and nodemailer ${plan.dataMessages} messages, against ${farChunking.kind}`);
-    const chunking = await throughput(builds, farChunking.port, { rxMessages: plan.chunkingMessages, nmMessages: plan.dataMessages, warmUp, rounds, oneTurn: false });
-    log(`  pool of 5: ${rounds} rounds of ${plan.poolMessages} messages against ${far.kind}`);
-    const pool = await pools(builds, far.port, plan.poolMessages, rounds, warmUp);
-    return { measuredRttMs, data, chunking, pool };
+    const atRtt = async <T>(what: string, port: number, run: () => Promise<T>): Promise<AtRtt<T>> => {
+      log(`  ${what}`);
+      const before = await roundTrips(port);
+      const runs = await run();
+      const rttMs = median([...before, ...(await roundTrips(port))]);
+      log(`    round trip seen: ${rttMs.toFixed(2)} ms (asked for ${plan.rttMs})`);
+      return { ...runs, rttMs };
+    };
+    const data = await atRtt(`DATA, one connection: ${rounds} rounds of ${plan.dataMessages} messages against ${far.kind}`, far.port, () =>
+      throughput(builds, far.port, { rxMessages: plan.dataMessages, nmMessages: plan.dataMessages, warmUp, rounds, oneTurn: false }),
+    );
+    const chunkingWhat = `CHUNKING, one connection: ${rounds} rounds, rx-smtp ${plan.chunkingMessages} and nodemailer ${plan.dataMessages} messages, against ${farChunking.kind}`;
+    const chunking = await atRtt(chunkingWhat, farChunking.port, () =>
+      throughput(builds, farChunking.port, { rxMessages: plan.chunkingMessages, nmMessages: plan.dataMessages, warmUp, rounds, oneTurn: false }),
+    );
+    const pool = await atRtt(`pool of 5: ${rounds} rounds of ${plan.poolMessages} messages against ${far.kind}`, far.port, () =>
+      pools(builds, far.port, plan.poolMessages, rounds, warmUp),
+    );
+    return { data, chunking, pool };
   } finally {
     for (const server of servers.reverse()) await server.stop();
   }
 }
 
-/** The median time from a NOOP written to its reply read, over {@link RTT_PROBES} NOOPs after EHLO. */
-function roundTripMs(port: number): Promise<number> {
+/** The time from each NOOP written to its reply read, {@link RTT_PROBES} NOOPs one after another after EHLO. */
+function roundTrips(port: number): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ port, host: HOST, noDelay: true });
     const times: number[] = [];
@@ -103,7 +123,7 @@ function roundTripMs(port: number): Promise<number> {
         if (times.length < RTT_PROBES) probe();
         else {
           socket.end('QUIT\r\n');
-          resolve(median(times));
+          resolve(times);
         }
       }
     });
