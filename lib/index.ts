@@ -43,4 +43,5 @@ export type { CallHooks, PipeliningMode } from './send/context';
 export { SendAllError } from './send/send-all-error';
 export { DEFAULT_WINDOW_BYTES, DEFAULT_WINDOW_MAILS } from './send/window';
 export { createSession, type SmtpSession } from './session';
+export { MAX_TLS_SESSIONS, TlsSessionCache } from './transport/tls-sessions';
 export type { TranscriptLine } from './transport/transcript';

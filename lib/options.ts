@@ -2,6 +2,8 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { type SchedulerLike, asyncScheduler } from 'rxjs';
 import type { PipeliningMode } from './send/context';
 import { DEFAULT_WINDOW_BYTES, DEFAULT_WINDOW_MAILS } from './send/window';
+import { TlsSessionCache } from './transport/tls-sessions';
+import { type Transport, nodeTransport } from './transport/transport';
 import { SmtpError } from './errors';
 import { DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_LINES, DEFAULT_MAX_REPLY_BYTES } from './reply/reply-parser';
 
@@ -65,6 +67,12 @@ export interface SessionOptions {
   window?: WindowOptions;
   /** Where timeouts run: RxJS's `asyncScheduler` by default; a test passes its `TestScheduler` to run deadlines in virtual time. */
   scheduler?: SchedulerLike;
+  /**
+   * The TLS sessions this session may resume and adds to: by default its own, so that connecting
+   * again to the same server skips the full handshake (see `state.tls.resumed`); pass one cache to
+   * several sessions to share them (a pool shares one among its connections).
+   */
+  tlsSessions?: TlsSessionCache;
 }
 
 /**
@@ -98,6 +106,9 @@ export interface ResolvedOptions {
   pipelining: PipeliningMode;
   window: { mails: number; bytes: number };
   scheduler: SchedulerLike;
+  tlsSessions: TlsSessionCache;
+  /** Where sockets come from; only a test's seam changes it. */
+  transport: Transport;
 }
 
 /**
@@ -154,6 +165,9 @@ const CHECKS: Record<keyof SessionOptions, Checker> = {
       if (value !== undefined) positiveInteger(value, `${k}.${key}`, key === 'mails' ? MAX_WINDOW_MAILS : MAX_WINDOW_BYTES);
     }
   },
+  tlsSessions: (v, k) => {
+    if (!(v instanceof TlsSessionCache)) throw invalid(`${k} must be a TlsSessionCache`);
+  },
   scheduler: (v, k) => {
     if (v === null || typeof v !== 'object' || typeof (v as SchedulerLike).schedule !== 'function' || typeof (v as SchedulerLike).now !== 'function') {
       throw invalid(`${k} must be an RxJS scheduler`);
@@ -191,6 +205,8 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     pipelining: options.pipelining ?? 'across-mails',
     window: { mails: options.window?.mails ?? DEFAULT_WINDOW_MAILS, bytes: options.window?.bytes ?? DEFAULT_WINDOW_BYTES },
     scheduler: options.scheduler ?? asyncScheduler,
+    tlsSessions: options.tlsSessions ?? new TlsSessionCache(),
+    transport: nodeTransport,
   };
 }
 

@@ -28,6 +28,8 @@ export interface TlsInfo {
   authorized: boolean;
   /** The server certificate's subject, e.g. `CN=mail.example.com, O=Example`; absent without a certificate. */
   subject?: string;
+  /** The handshake resumed an earlier TLS session with this server (no full handshake). */
+  resumed: boolean;
 }
 
 /**

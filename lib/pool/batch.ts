@@ -79,6 +79,11 @@ export class Batch {
     return job;
   }
 
+  /** Ends the call at once if its input is known to be empty (`sendAll([])`). */
+  endIfEmpty(): void {
+    this.endIfDone();
+  }
+
   /** A mail's one outcome. */
   settle(job: Job, outcome: PoolOutcome): void {
     if (!this.open.delete(job.index)) return;
@@ -130,6 +135,8 @@ export class Batch {
   }
 
   private endIfDone(): void {
+    // An input known to be spent (an array read to its end) need not be asked again to say so.
+    if (!this.inputDone && this.input.remaining === 0) this.inputDone = true;
     if (this.ended || this.open.size > 0 || (this.ending === undefined && !this.inputDone)) return;
     this.ended = true;
     this.onEnd();

@@ -4,6 +4,7 @@ import { parseServerAddress } from '../address';
 import { checkCredentials } from '../credentials';
 import { SmtpError } from '../errors';
 import { type SessionOptions, resolveOptions } from '../options';
+import { TlsSessionCache } from '../transport/tls-sessions';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff';
 
 /**
@@ -103,7 +104,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     signal,
     backoff: policy,
     scheduler: session.scheduler ?? asyncScheduler,
-    session,
+    // One cache for all the pool's connections: each new one resumes the server's last TLS session.
+    session: { ...session, tlsSessions: session.tlsSessions ?? new TlsSessionCache() },
   };
 }
 

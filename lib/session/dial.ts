@@ -12,7 +12,8 @@ import type { TlsInfo, Transition } from '../dialogue/transition';
 import { SmtpError } from '../errors';
 import type { ResolvedOptions, TlsMode } from '../options';
 import { Connection, type ConnectionOptions } from '../transport/connection';
-import { openSocket, peerSubject, secureDefaults } from '../transport/socket';
+import { peerSubject, secureDefaults } from '../transport/socket';
+import { TlsSessionCache } from '../transport/tls-sessions';
 
 /**
  * Opens the socket to the target (TLS from the first byte for implicit TLS) and the connection on it.
@@ -24,8 +25,16 @@ import { openSocket, peerSubject, secureDefaults } from '../transport/socket';
  */
 export function openConnection(target: ServerTarget, options: ResolvedOptions, sinks: ConnectionOptions['sinks']): Connection {
   const implicit = tlsMode(options, target) === 'implicit';
-  const { socket, readyEvent } = openSocket(target, implicit ? tlsOptionsFor(options, target) : undefined);
-  return new Connection(socket, readyEvent, { timeout: options.timeout, limits: options.limits, scheduler: options.scheduler, ...(sinks && { sinks }) });
+  const { socket, readyEvent } = options.transport.open(target, implicit ? tlsOptionsFor(options, target) : undefined);
+  const key = TlsSessionCache.keyOf(target.host, target.port, baseTlsOptions(options, target));
+  return new Connection(socket, readyEvent, {
+    timeout: options.timeout,
+    limits: options.limits,
+    scheduler: options.scheduler,
+    transport: options.transport,
+    onTlsSession: (session) => options.tlsSessions.set(key, session),
+    ...(sinks && { sinks }),
+  });
 }
 
 /**
@@ -69,8 +78,16 @@ function tlsMode(options: ResolvedOptions, target: ServerTarget): TlsMode {
   return options.tls ?? (target.implicitTls ? 'implicit' : 'starttls');
 }
 
-function tlsOptionsFor(options: ResolvedOptions, target: ServerTarget): tls.ConnectionOptions {
+/** What decides the TLS of a connection to `target`: verification and SNI by default, then the caller's options. */
+function baseTlsOptions(options: ResolvedOptions, target: ServerTarget): tls.ConnectionOptions {
   return { ...secureDefaults(target.host), ...options.tlsOptions };
+}
+
+/** The TLS options of a handshake with `target`, offering to resume its last session when there is one. */
+function tlsOptionsFor(options: ResolvedOptions, target: ServerTarget): tls.ConnectionOptions {
+  const base = baseTlsOptions(options, target);
+  const session = options.tlsSessions.get(TlsSessionCache.keyOf(target.host, target.port, base));
+  return session === undefined ? base : { ...base, session };
 }
 
 /** STARTTLS when the mode asks for it and the server offers it; `starttls-required` without it is ENOTSUP. */
@@ -112,5 +129,5 @@ function login(ctx: DialogueContext, credentials: Credentials | undefined): Obse
 export function tlsInfo(socket: tls.TLSSocket): TlsInfo {
   const subject = peerSubject(socket);
   const cipher = socket.getCipher()?.name ?? 'unknown';
-  return { protocol: socket.getProtocol(), cipher, authorized: socket.authorized, ...(subject !== undefined && { subject }) };
+  return { protocol: socket.getProtocol(), cipher, authorized: socket.authorized, resumed: socket.isSessionReused(), ...(subject !== undefined && { subject }) };
 }

@@ -46,6 +46,7 @@ import { transfer$ } from '../send/transfer';
 import { SendWindow } from '../send/window';
 import { Connection } from '../transport/connection';
 import type { TranscriptLine } from '../transport/transcript';
+import type { Transport } from '../transport/transport';
 import { dialogue$, openConnection, tlsInfo } from './dial';
 import { type QueueEntry, SessionQueue } from './queue';
 import type { SmtpSession } from './smtp-session';
@@ -65,7 +66,23 @@ const ESTABLISHED: readonly SessionStatus[] = ['connected', 'sending', 'quitting
  * ```
  */
 export function createSession(options?: SessionOptions): SmtpSession {
-  const resolved = resolveOptions(options);
+  return start(resolveOptions(options));
+}
+
+/**
+ * {@link createSession} with a test's seams: where the sockets come from, so that a fake transport
+ * can run a whole dialogue in the virtual time of RxJS's `TestScheduler`. Not part of the public API.
+ *
+ * @example
+ * ```ts
+ * const session = createSessionWith({ scheduler }, { transport: fakeTransport });
+ * ```
+ */
+export function createSessionWith(options: SessionOptions | undefined, seams: { transport: Transport }): SmtpSession {
+  return start({ ...resolveOptions(options), transport: seams.transport });
+}
+
+function start(resolved: ResolvedOptions): SmtpSession {
   const session = new Session(resolved);
   const signal = resolved.signal;
   // Aborting the session's signal disposes it; the watch ends with the session either way.

@@ -3,6 +3,7 @@ import type { SmtpError } from '../errors';
 import type { SmtpReply } from '../reply/reply';
 import type { ReplyLimits } from '../reply/reply-parser';
 import type { TranscriptLine } from './transcript';
+import type { Transport } from './transport';
 
 /**
  * Settings of a `Connection`.
@@ -18,6 +19,10 @@ export interface ConnectionOptions {
   limits: ReplyLimits;
   /** Where the deadlines run: RxJS's `asyncScheduler` unless a test passes its `TestScheduler`. */
   scheduler?: SchedulerLike;
+  /** Where the TLS socket of an upgrade comes from: {@link nodeTransport} unless a test fakes it. */
+  transport?: Transport;
+  /** Told each TLS session (ticket) the server hands out, so that a later connection can resume it. */
+  onTlsSession?: (session: Buffer) => void;
   /**
    * The owner's streams and failure handler (the session's), fed directly rather than through
    * subscriptions to the connection's own: an idle connection then holds no forwarding

@@ -1,4 +1,4 @@
-import * as tls from 'node:tls';
+import type * as tls from 'node:tls';
 import {
   AsyncSubject,
   BehaviorSubject,
@@ -31,6 +31,7 @@ import type { ReadyEvent, SmtpSocket } from './socket';
 import { socketClosed$, socketData$ } from './socket-events';
 import type { TranscriptLine } from './transcript';
 import { logTranscript } from './transcript-log';
+import { nodeTransport } from './transport';
 import { type CommandSpec, type WriteItem, owesReply } from './write-batch';
 import { type Waiter, WaiterQueue } from './waiters';
 
@@ -77,6 +78,8 @@ export class Connection {
   private wiring = new Subscription();
   private ready = new AsyncSubject<void>();
   private connected = false;
+  /** The current socket speaks TLS (implicit TLS, or since the upgrade). */
+  private tls = false;
   private ended = false;
   private corked = false;
   /** Batches of writes begun (each corked until the next tick) and let go to the socket. */
@@ -109,7 +112,7 @@ export class Connection {
    * (A TLS socket calls itself `encrypted` from its creation, before any handshake.)
    */
   get isSecure(): boolean {
-    return this.socket instanceof tls.TLSSocket && this.connected && !this.ended;
+    return this.tls && this.connected && !this.ended;
   }
 
   /** The socket currently carrying the conversation (the TLS socket after an upgrade). */
@@ -214,7 +217,7 @@ export class Connection {
       const guard = guardFirstRecord(plain, () =>
         this.fail(new SmtpError('ESERVERSYNC', 'bytes that are not TLS after the reply to STARTTLS: response injection refused')),
       );
-      const secure = tls.connect({ ...tlsOptions, socket: guard });
+      const secure = (this.options.transport ?? nodeTransport).upgrade(guard, tlsOptions);
       this.underlying.push(plain);
       this.socket = secure;
       const ready$ = this.listen(secure, 'secureConnect');
@@ -251,7 +254,10 @@ export class Connection {
    */
   private listen(socket: SmtpSocket, readyEvent: ReadyEvent): Observable<void> {
     this.ready = new AsyncSubject<void>();
+    this.tls = readyEvent === 'secureConnect';
     const what = readyEvent === 'connect' ? 'TCP connect' : 'TLS handshake';
+    const onTlsSession = this.options.onTlsSession;
+    if (this.tls && onTlsSession !== undefined) this.wiring.add(fromEvent(socket, 'session', (session: Buffer) => session).subscribe(onTlsSession));
     const { timeout, limits } = this.options;
     const connectTimedOut = (): SmtpError => new SmtpError('ETIMEDOUT', `${what} did not complete within ${timeout} ms`);
     this.wiring.add(
