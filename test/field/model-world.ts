@@ -50,7 +50,10 @@ export interface Tracked {
   recorder: CallRecorder;
   mails: readonly unknown[];
   controller: AbortController | undefined;
-  /** Holds a body that never ends: it may wait forever until dispose, abort or unsubscribe. */
+  /**
+   * Holds a body that never ends, or was made while such a call was live (queued behind it on the
+   * session, or handed to the connection it holds): it may wait forever until dispose, abort or unsubscribe.
+   */
   mayBlock: boolean;
 }
 
@@ -138,7 +141,10 @@ export class World {
     const client = this.pool ?? this.session!;
     const call$: Observable<unknown> = kind === 'send' ? client.send(mails[0] as Mail, options) : client.sendAll(mails as Mail[], options);
     recorder.start(call$);
-    const tracked = { recorder, mails, controller, mayBlock: bodies.some((b) => b !== undefined && BROKEN.includes(b) && b !== 'errors') };
+    // A body that never ends holds its connection: calls queued on that session (or, in a pool,
+    // mails handed to that connection) wait behind it until a dispose, abort or fault ends it.
+    const holdsItsConnection = bodies.some((b) => b !== undefined && BROKEN.includes(b) && b !== 'errors');
+    const tracked = { recorder, mails, controller, mayBlock: holdsItsConnection || this.live().some((call) => call.mayBlock) };
     this.calls.push(tracked);
     return tracked;
   }
