@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 export { abortable } from './abort';
-export type { CallOptions } from './call-options';
+export type { CallHooks, CallOptions } from './call-options';
 export type { ServerAddress } from './address';
 export type { SessionState, SessionStatus, TlsInfo } from './dialogue/transition';
 export { CERTIFICATE_ERROR_CODES, type RxSmtpCode, SMTP_ERROR_CODES, SOCKET_ERROR_CODES, type SmtpErrorCode } from './error-codes';
@@ -39,7 +39,7 @@ export { MAX_DISPLAY_LENGTH } from './reply/sanitize';
 export { MAX_AUTH_ROUNDS } from './dialogue/auth/authenticate';
 export { MAX_EHLO_KEYWORDS } from './dialogue/capabilities';
 export type { EnhancedStatus, SmtpReply } from './reply/reply';
-export type { CallHooks, PipeliningMode } from './send/context';
+export type { PipeliningMode } from './send/context';
 export { SendAllError } from './send/send-all-error';
 export { DEFAULT_WINDOW_BYTES, DEFAULT_WINDOW_MAILS } from './send/window';
 export { createSession, type SmtpSession } from './session';

@@ -1,6 +1,5 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { type SchedulerLike, asyncScheduler } from 'rxjs';
-import type { PipeliningMode } from './send/context';
 import { DEFAULT_WINDOW_BYTES, DEFAULT_WINDOW_MAILS } from './send/window';
 import { TlsSessionCache } from './transport/tls-sessions';
 import { type Transport, nodeTransport } from './transport/transport';
@@ -89,6 +88,16 @@ export interface WindowOptions {
   /** Most octets of content of those mails (one mail always fits in an empty window). */
   bytes?: number;
 }
+
+/**
+ * How far commands are pipelined (RFC 2920):
+ * - `across-mails`: MAIL, RCPT and DATA in one write, and the next mail's commands in the same
+ *   write as the previous end of data: one round trip per message, fewer with CHUNKING;
+ * - `within-mail`: MAIL, RCPT and DATA in one write, but the next MAIL only once the end of data is
+ *   answered (for servers that refuse commands sent behind it, as Haraka 3.3.4 does);
+ * - `off`: each command waits for the reply to the one before (servers without PIPELINING).
+ */
+export type PipeliningMode = 'across-mails' | 'within-mail' | 'off';
 
 /** The options with every default filled in. */
 export interface ResolvedOptions {

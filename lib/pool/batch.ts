@@ -1,7 +1,7 @@
 import type { Subscriber } from 'rxjs';
 import { SmtpError, asSmtpError } from '../errors';
 import type { MailRef } from '../mail/mail';
-import type { CallHooks } from '../send/context';
+import type { CallHooks } from '../call-options';
 import { IndexSet } from '../send/index-set';
 import type { MailInput } from '../send/mail-input';
 import { SendAllError } from '../send/send-all-error';

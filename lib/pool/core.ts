@@ -8,7 +8,9 @@ import type { Job } from './batch';
 import type { Dispatcher } from './dispatcher';
 import type { ResolvedPoolOptions } from './options';
 import type { PoolOutcome } from './outcome';
-import type { WorkerStatus } from './worker';
+
+/** What a connection slot is doing, for the pool's state. */
+export type WorkerStatus = 'connecting' | 'busy' | 'idle' | 'closing';
 
 /**
  * A line of one of the pool's connections, numbered from 1 in the order they were opened.
@@ -38,9 +40,9 @@ export interface PoolCore {
   readonly dispatcher: Dispatcher;
   readonly health: ServerHealth;
   /** True once `close()` was called (or the pool aborted): workers finish what they hold and stop. */
-  readonly closing: boolean;
+  isClosing(): boolean;
   /** What the pool learned of its server's pipelining (a refusal behind the end of data), for new connections. */
-  readonly pipelining: PipeliningMode | undefined;
+  learnedPipelining(): PipeliningMode | undefined;
   /** Where each connection's transcript goes, numbered, while someone listens. */
   readonly transcriptLines$: Subject<PoolTranscriptLine>;
   /** Whether any mail waits to be sent or may still come. */

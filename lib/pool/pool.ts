@@ -9,13 +9,13 @@ import { resultOf } from '../send/outcome';
 import type { SmtpSession } from '../session';
 import { ServerHealth } from './backoff';
 import { Batch, type Job } from './batch';
-import type { PoolCore, PoolTranscriptLine } from './core';
+import type { PoolCore, PoolTranscriptLine, WorkerStatus } from './core';
 import { Dispatcher } from './dispatcher';
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options';
 import { type PoolOutcome, failed } from './outcome';
 import type { PoolState, SmtpPool } from './smtp-pool';
 import { TokenBucket } from './token-bucket';
-import { type WorkerStatus, worker$ } from './worker';
+import { worker$ } from './worker';
 
 /**
  * Creates a pool. Nothing connects until a mail is given; connections open as mails need them, up
@@ -39,8 +39,8 @@ class Pool implements SmtpPool, PoolCore {
   readonly transcriptLines$ = new Subject<PoolTranscriptLine>();
   readonly transcript$ = this.transcriptLines$.asObservable();
   readonly state$: Observable<PoolState>;
-  closing = false;
-  pipelining: PipeliningMode | undefined;
+  private closing = false;
+  private pipelining: PipeliningMode | undefined;
   private readonly stateSubject: BehaviorSubject<PoolState>;
   private readonly closed$ = new AsyncSubject<void>();
   private readonly workers = new Map<object, { status: WorkerStatus; run: Subscription | undefined }>();
@@ -103,6 +103,14 @@ class Pool implements SmtpPool, PoolCore {
       }
       return this.closed$;
     });
+  }
+
+  isClosing(): boolean {
+    return this.closing;
+  }
+
+  learnedPipelining(): PipeliningMode | undefined {
+    return this.pipelining;
   }
 
   hasWork(): boolean {

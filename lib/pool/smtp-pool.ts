@@ -3,7 +3,7 @@ import type { CallOptions } from '../call-options';
 import type { Mail, SendResult } from '../mail/mail';
 import type { PoolTranscriptLine } from './core';
 import type { PoolOutcome } from './outcome';
-import type { WorkerStatus } from './worker';
+import type { WorkerStatus } from './core';
 
 /**
  * A snapshot of the pool, emitted on every change.

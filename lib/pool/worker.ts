@@ -23,6 +23,8 @@ import { SendAllError } from '../send/send-all-error';
 import { type SmtpSession, createSession } from '../session';
 import type { Job } from './batch';
 import type { PoolCore } from './core';
+
+export type { WorkerStatus } from './core';
 import { type PoolOutcome, failed, uncertain } from './outcome';
 
 /**
@@ -35,8 +37,6 @@ export const CONNECTION_WINDOW = 2;
 /** A connection that dies this many times with a mail on it (before its end of data) fails that mail. */
 export const MAX_ATTEMPTS = 3;
 
-/** What a connection slot is doing, for the pool's state. */
-export type WorkerStatus = 'connecting' | 'busy' | 'idle' | 'closing';
 
 /**
  * One connection slot of the pool, as an Observable: connections one after another while there is
@@ -87,7 +87,7 @@ function connection$(core: PoolCore, slot: object, stop: () => void): Observable
     // A connection that found its server refusing commands behind an end of data tells the pool.
     const learned = session.state$.pipe(filter((s) => s.pipelining === 'within-mail'), take(1)).subscribe(() => core.learnedWithinMail());
     return concat(connect$, defer(() => (up ? serve$(core, slot, session) : EMPTY)), defer(() => (up ? quit$(core, slot, session) : EMPTY))).pipe(
-      tap({ complete: () => core.closing && stop() }),
+      tap({ complete: () => core.isClosing() && stop() }),
       finalize(() => {
         learned.unsubscribe();
         core.closed(session);
@@ -98,7 +98,7 @@ function connection$(core: PoolCore, slot: object, stop: () => void): Observable
 
 /** The session options of the pool's connections, with what it learned of the server's pipelining. */
 function sessionOptions(core: PoolCore): SessionOptions {
-  const learned = core.pipelining;
+  const learned = core.learnedPipelining();
   return learned === undefined ? core.options.session : { ...core.options.session, pipelining: learned };
 }
 

@@ -1,28 +1,12 @@
-import type { Observable, ObservableInput } from 'rxjs';
-import type { Mail } from '../mail/mail';
+import type { Observable } from 'rxjs';
+import type { PipeliningMode } from '../options';
 import type { Connection } from '../transport/connection';
 import type { MailTask } from './task';
+
+export type { PipeliningMode } from '../options';
 import type { SendWindow } from './window';
 
-/**
- * How far commands are pipelined (RFC 2920):
- * - `across-mails`: MAIL, RCPT and DATA in one write, and the next mail's commands in the same
- *   write as the previous end of data: one round trip per message, fewer with CHUNKING;
- * - `within-mail`: MAIL, RCPT and DATA in one write, but the next MAIL only once the end of data is
- *   answered (for servers that refuse commands sent behind it, as Haraka 3.3.4 does);
- * - `off`: each command waits for the reply to the one before (servers without PIPELINING).
- */
-export type PipeliningMode = 'across-mails' | 'within-mail' | 'off';
 
-/** What a call may ask of each of its mails on the way. */
-export interface CallHooks {
-  /**
-   * Awaited before anything of the mail is written: once it completes, the mail's end of data may
-   * leave. When it errors, nothing of the mail is written and the mail fails (`EIO`, its error as
-   * the cause). A durable queue marks the mail here, so that a crash after it means "uncertain".
-   */
-  beforeEndOfData?: (mail: Mail, index: number) => ObservableInput<unknown>;
-}
 
 /**
  * The sender's source of mails: the session's queue of calls, read one mail at a time.

@@ -1,14 +1,13 @@
 import { AsyncSubject, type Subscriber } from 'rxjs';
 import { SmtpError, asSmtpError } from '../errors';
-import type { MailRef, SendOutcome, SendResult } from '../mail/mail';
-import type { CallHooks } from './context';
+import type { MailRef, SendOutcome } from '../mail/mail';
+import type { CallHooks } from '../call-options';
 import { IndexSet } from './index-set';
 import type { MailInput } from './mail-input';
 import { SendAllError } from './send-all-error';
-import { MailTask } from './task';
+import { type Fate, MailTask, type TaskOwner } from './task';
 
-/** A mail's fate as the sender learns it; the ledger adds the mail and its position. */
-export type Fate = { ok: true; result: SendResult } | { ok: false; error: SmtpError; rejected?: SendResult['rejected'] };
+export type { Fate } from './task';
 
 /**
  * The books of one `sendAll` call: it numbers the mails it takes from the call's input, emits each
@@ -26,7 +25,7 @@ export type Fate = { ok: true; result: SendResult } | { ok: false; error: SmtpEr
  * const task = ledger.take(); // a MailTask, 'wait' or 'done'
  * ```
  */
-export class CallLedger {
+export class CallLedger implements TaskOwner {
   /** The caller unsubscribed or aborted: nothing more is emitted, and what can be held back is. */
   cancelled = false;
   /** Emits (and completes) when the caller gives up on the call: a body being written stops at once. */

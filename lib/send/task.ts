@@ -1,6 +1,27 @@
+import type { AsyncSubject } from 'rxjs';
+import type { SmtpError } from '../errors';
 import type { Envelope } from '../mail/envelope';
-import type { Mail } from '../mail/mail';
-import type { Fate, CallLedger } from './ledger';
+import type { Mail, SendResult } from '../mail/mail';
+import type { CallHooks } from '../call-options';
+
+/** A mail's fate as the sender learns it; the ledger adds the mail and its position. */
+export type Fate = { ok: true; result: SendResult } | { ok: false; error: SmtpError; rejected?: SendResult['rejected'] };
+
+/**
+ * What a task needs of the call it belongs to (its ledger): whether the caller gave up, what it
+ * asked of each mail, and where the mail's fate goes.
+ *
+ * @example
+ * ```ts
+ * const owner: TaskOwner = ledger;
+ * ```
+ */
+export interface TaskOwner {
+  readonly cancelled: boolean;
+  readonly cancelled$: AsyncSubject<void>;
+  readonly hooks: CallHooks;
+  settle(task: MailTask, fate: Fate): void;
+}
 
 /**
  * Where a mail stands on the wire, which decides its fate if the connection dies now:
@@ -34,7 +55,7 @@ export class MailTask {
   resent = false;
 
   constructor(
-    readonly ledger: CallLedger,
+    readonly ledger: TaskOwner,
     readonly index: number,
     readonly mail: Mail,
   ) {}

@@ -2,7 +2,7 @@ import { type SmtpError, replyError } from '../errors';
 import type { Envelope } from '../mail/envelope';
 import type { SendResult } from '../mail/mail';
 import { type SmtpReply, replyClass } from '../reply/reply';
-import type { Fate } from './ledger';
+import type { Fate } from './task';
 import { queueIdOf } from './queue-id';
 
 /** RCPT TO's positive replies (RFC 5321 4.1.1.3: 251 and 252 accept too). */

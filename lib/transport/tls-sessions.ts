@@ -58,6 +58,7 @@ export class TlsSessionCache {
     return createHash('sha256').update(text).digest('hex');
   }
 
+  /** The session last kept for `key` (see {@link TlsSessionCache.keyOf}), if any; it becomes the most recently used. */
   get(key: string): Buffer | undefined {
     const session = this.sessions.get(key);
     if (session === undefined) return undefined;
@@ -67,6 +68,7 @@ export class TlsSessionCache {
     return session;
   }
 
+  /** Keeps `session` for `key`, the least recently used entry going when the cache is full. */
   set(key: string, session: Buffer): void {
     this.sessions.delete(key);
     this.sessions.set(key, session);
