@@ -3,7 +3,7 @@ import { SmtpError, asSmtpError } from '../errors';
 import type { MailRef } from '../mail/mail';
 import type { CallHooks } from '../call-options';
 import { IndexSet } from '../send/index-set';
-import type { MailInput } from '../send/mail-input';
+import type { MailInput, Polled } from '../send/mail-input';
 import { SendAllError } from '../send/send-all-error';
 import type { PoolOutcome } from './outcome';
 
@@ -69,8 +69,7 @@ export class Batch {
     const polled = this.input.poll();
     if (polled === 'wait') return 'wait';
     if (polled === 'done' || 'failed' in polled) {
-      this.inputDone = true;
-      if (polled !== 'done') this.inputFailure = polled;
+      this.noteEnd(polled);
       this.endIfDone();
       return 'done';
     }
@@ -134,9 +133,16 @@ export class Batch {
     this.onEnd();
   }
 
+  /** The input has ended, well or with an error. */
+  private noteEnd(polled: Polled): void {
+    if (polled !== 'done' && (polled === 'wait' || !('failed' in polled))) return;
+    this.inputDone = true;
+    if (polled !== 'done') this.inputFailure = polled;
+  }
+
   private endIfDone(): void {
-    // An input known to be spent (an array read to its end) need not be asked again to say so.
-    if (!this.inputDone && this.input.remaining === 0) this.inputDone = true;
+    // An input known to be spent (an array read to its end) is asked now how it ended.
+    if (!this.inputDone && !this.cancelled && this.input.remaining === 0) this.noteEnd(this.input.poll());
     if (this.ended || this.open.size > 0 || (this.ending === undefined && !this.inputDone)) return;
     this.ended = true;
     this.onEnd();

@@ -171,7 +171,6 @@ class Pool implements SmtpPool, PoolCore {
 
   /** Starts connection slots for the work that no slot is ready to take, up to `maxConnections`. */
   private spawn(): void {
-    if (this.closing) return;
     const connecting = [...this.workers.values()].filter((w) => w.status === 'connecting').length;
     let unserved = this.dispatcher.pending - this.dispatcher.waiting - connecting;
     while (unserved > 0 && this.workers.size < this.options.maxConnections) {

@@ -51,9 +51,9 @@ export const MAX_ATTEMPTS = 3;
  * ```
  */
 export function worker$(core: PoolCore, slot: object): Observable<never> {
-  let more = true;
-  return defer(() => connection$(core, slot, () => (more = false))).pipe(
-    repeat({ delay: () => (more && core.hasWork() ? of(0) : EMPTY) }),
+  return defer(() => connection$(core, slot)).pipe(
+    // Another connection while mails wait, closing or not: close() lets every mail given finish.
+    repeat({ delay: () => (core.hasWork() ? of(0) : EMPTY) }),
     catchError((err: unknown) => {
       // A bug here must not strand a mail: whatever this connection held is given a fate by the pool.
       core.workerFailed(slot, asSmtpError(err));
@@ -62,8 +62,8 @@ export function worker$(core: PoolCore, slot: object): Observable<never> {
   );
 }
 
-/** One connection's life; calls `stop` when the worker should not open another (no work, closing). */
-function connection$(core: PoolCore, slot: object, stop: () => void): Observable<never> {
+/** One connection's life. */
+function connection$(core: PoolCore, slot: object): Observable<never> {
   return defer(() => {
     const session = createSession(sessionOptions(core));
     core.opened(session);
@@ -87,7 +87,6 @@ function connection$(core: PoolCore, slot: object, stop: () => void): Observable
     // A connection that found its server refusing commands behind an end of data tells the pool.
     const learned = session.state$.pipe(filter((s) => s.pipelining === 'within-mail'), take(1)).subscribe(() => core.learnedWithinMail());
     return concat(connect$, defer(() => (up ? serve$(core, slot, session) : EMPTY)), defer(() => (up ? quit$(core, slot, session) : EMPTY))).pipe(
-      tap({ complete: () => core.isClosing() && stop() }),
       finalize(() => {
         learned.unsubscribe();
         core.closed(session);

@@ -3,7 +3,7 @@ import { SmtpError, asSmtpError } from '../errors';
 import type { MailRef, SendOutcome } from '../mail/mail';
 import type { CallHooks } from '../call-options';
 import { IndexSet } from './index-set';
-import type { MailInput } from './mail-input';
+import type { MailInput, Polled } from './mail-input';
 import { SendAllError } from './send-all-error';
 import { type Fate, MailTask, type TaskOwner } from './task';
 
@@ -70,8 +70,7 @@ export class CallLedger implements TaskOwner {
     const polled = this.input.poll();
     if (polled === 'wait') return 'wait';
     if (polled === 'done' || 'failed' in polled) {
-      this.inputDone = true;
-      if (polled !== 'done') this.inputFailure = polled;
+      this.noteEnd(polled);
       this.endIfFinished();
       return 'done';
     }
@@ -136,6 +135,13 @@ export class CallLedger implements TaskOwner {
     this.finish(() => undefined);
   }
 
+  /** The input has ended, well or with an error. */
+  private noteEnd(polled: Polled): void {
+    if (polled !== 'done' && (polled === 'wait' || !('failed' in polled))) return;
+    this.inputDone = true;
+    if (polled !== 'done') this.inputFailure = polled;
+  }
+
   private release(): void {
     for (let outcome = this.held.get(this.nextToEmit); outcome !== undefined; outcome = this.held.get(this.nextToEmit)) {
       this.held.delete(this.nextToEmit);
@@ -149,6 +155,8 @@ export class CallLedger implements TaskOwner {
   }
 
   private endIfFinished(): void {
+    // An input known to be spent (an array read to its end) is asked now how it ended, not when the sender next looks.
+    if (!this.inputDone && this.input.remaining === 0) this.noteEnd(this.input.poll());
     if (!this.inputDone || this.open.size > 0 || this.held.size > 0 || this.ended) return;
     const failure = this.inputFailure;
     if (failure === undefined) {
