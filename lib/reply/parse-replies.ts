@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, type Observer, type OperatorFunction, type Subscriber } from 'rxjs';
 import { SmtpError } from '../errors';
 import { type SmtpReply, formatReply } from './reply';
 import { ReplyParser, resolveReplyLimits, type ReplyLimits } from './reply-parser';
@@ -43,34 +43,54 @@ export function parseReplies(options: ParseRepliesOptions = {}): OperatorFunctio
   // Resolved here so that bad options fail when the pipeline is built, not on first subscription.
   const limits = resolveReplyLimits(options);
   const isLast = options.last;
-  return (source) =>
-    new Observable<SmtpReply>((subscriber) => {
-      const parser = new ReplyParser(limits);
-      // The last reply, held until its chunk has been read to the end.
-      let last: SmtpReply | undefined;
-      const onReply = (reply: SmtpReply): void => {
-        if (last !== undefined) throw injected(last);
-        if (isLast?.(reply) === true) last = reply;
-        else subscriber.next(reply);
-      };
-      return source.subscribe({
-        next: (chunk) => {
-          // A synchronous source may go on emitting after the error, before its subscription exists.
-          if (subscriber.closed) return;
-          try {
-            parser.feed(chunk, onReply);
-            if (last === undefined) return;
-            if (!parser.idle) throw injected(last);
-            subscriber.next(last);
-            subscriber.complete();
-          } catch (err) {
-            subscriber.error(err);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      });
-    });
+  return (source) => new Observable<SmtpReply>((subscriber) => source.subscribe(new ReplyReader(subscriber, limits, isLast)));
+}
+
+/**
+ * One subscription's parser: what `parseReplies` subscribes to its source with. A class rather than
+ * closures, because a connection holds one for as long as it lives, thousands of them idle at once.
+ */
+class ReplyReader implements Observer<Uint8Array> {
+  private readonly parser: ReplyParser;
+  /** The last reply, held until its chunk has been read to the end. */
+  private last: SmtpReply | undefined;
+  private readonly onReply: (reply: SmtpReply) => void;
+
+  constructor(
+    private readonly to: Subscriber<SmtpReply>,
+    limits: ReplyLimits,
+    private readonly isLast: ((reply: SmtpReply) => boolean) | undefined,
+  ) {
+    this.parser = new ReplyParser(limits);
+    this.onReply = (reply) => {
+      if (this.last !== undefined) throw injected(this.last);
+      if (this.isLast?.(reply) === true) this.last = reply;
+      else this.to.next(reply);
+    };
+  }
+
+  next(chunk: Uint8Array): void {
+    // A synchronous source may go on emitting after the error, before its subscription exists.
+    if (this.to.closed) return;
+    try {
+      this.parser.feed(chunk, this.onReply);
+      const last = this.last;
+      if (last === undefined) return;
+      if (!this.parser.idle) throw injected(last);
+      this.to.next(last);
+      this.to.complete();
+    } catch (err) {
+      this.to.error(err);
+    }
+  }
+
+  error(err: unknown): void {
+    this.to.error(err);
+  }
+
+  complete(): void {
+    this.to.complete();
+  }
 }
 
 function injected(last: SmtpReply): SmtpError {

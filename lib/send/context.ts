@@ -48,8 +48,8 @@ export interface TransferContext {
   readonly capabilities: ReadonlyMap<string, string>;
   readonly settings: TransferSettings;
   readonly source: TaskSource;
-  /** The mails written whole under CHUNKING and not answered yet, bounded in mails and bytes. */
-  readonly window: SendWindow;
+  /** The mails written whole under CHUNKING and not answered yet, bounded in mails and bytes; none without CHUNKING. */
+  readonly window: SendWindow | undefined;
   /** Ends of data written whose replies have not been read: a MAIL written now is pipelined behind one. */
   unansweredEndOfData: number;
   /** Transactions begun on this connection, to tell whether one was written after another. */

@@ -23,7 +23,7 @@ export function envelope$(ctx: TransferContext, task: MailTask, withData: boolea
     task.stage = 'envelope';
     ctx.transactions++;
     // Behind a mail written whole and not answered yet, whose transaction may be left open: see wholeMail.
-    const first$ = ctx.window.inFlight.mails > 0 ? reset$(ctx) : EMPTY;
+    const first$ = (ctx.window?.inFlight.mails ?? 0) > 0 ? reset$(ctx) : EMPTY;
     // Each reply is checked as it comes: one the command cannot take ends the session at once, not after the group.
     const names = ['MAIL FROM', ...envelope.rcptTo.map(() => 'RCPT TO'), 'DATA'];
     const inStep = map((reply: SmtpReply, at: number) => {

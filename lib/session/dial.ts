@@ -26,13 +26,12 @@ import { TlsSessionCache } from '../transport/tls-sessions';
 export function openConnection(target: ServerTarget, options: ResolvedOptions, sinks: ConnectionOptions['sinks']): Connection {
   const implicit = tlsMode(options, target) === 'implicit';
   const { socket, readyEvent } = options.transport.open(target, implicit ? tlsOptionsFor(options, target) : undefined);
-  const key = TlsSessionCache.keyOf(target.host, target.port, baseTlsOptions(options, target));
   return new Connection(socket, readyEvent, {
     timeout: options.timeout,
     limits: options.limits,
     scheduler: options.scheduler,
     transport: options.transport,
-    onTlsSession: (session) => options.tlsSessions.set(key, session),
+    onTlsSession: (session) => options.tlsSessions.set(TlsSessionCache.keyOf(target.host, target.port, baseTlsOptions(options, target)), session),
     ...(sinks && { sinks }),
   });
 }

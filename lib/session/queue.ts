@@ -22,6 +22,8 @@ export type QueueEntry =
  */
 export class SessionQueue implements TaskSource {
   readonly changed$ = new Subject<void>();
+  /** Told of every change too (the session works through the queue from it). */
+  onChange: () => void = () => undefined;
   private entries: QueueEntry[] = [];
   /** Mails given back to be sent again, taken before anything else. */
   private again: MailTask[] = [];
@@ -44,7 +46,7 @@ export class SessionQueue implements TaskSource {
   push(entry: QueueEntry): void {
     this.entries.push(entry);
     if (entry.kind === 'mails') this.watching.set(entry, entry.ledger.changed$.subscribe(() => this.changed$.next()));
-    this.changed$.next();
+    this.changed();
   }
 
   /** Takes a call out of the queue (it ended, or its caller left before its turn). */
@@ -54,6 +56,11 @@ export class SessionQueue implements TaskSource {
     this.entries.splice(at, 1);
     this.watching.get(entry)?.unsubscribe();
     this.watching.delete(entry);
+    this.changed();
+  }
+
+  private changed(): void {
+    this.onChange();
     this.changed$.next();
   }
 

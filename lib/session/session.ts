@@ -12,15 +12,12 @@ import {
   concatWith,
   defer,
   distinctUntilChanged,
-  exhaustMap,
   finalize,
   ignoreElements,
   interval,
   map,
   of,
-  startWith,
   switchMap,
-  takeUntil,
   tap,
   throwError,
 } from 'rxjs';
@@ -86,7 +83,7 @@ function start(resolved: ResolvedOptions): SmtpSession {
   const session = new Session(resolved);
   const signal = resolved.signal;
   // Aborting the session's signal disposes it; the watch ends with the session either way.
-  if (signal !== undefined) aborted$(signal).pipe(takeUntil(session.disposed$)).subscribe(() => session.dispose(abortError(signal)));
+  if (signal !== undefined) session.disposeOn(signal);
   return traced(session);
 }
 
@@ -98,22 +95,29 @@ export class Session implements SmtpSession {
   readonly state$ = this.stateSubject.asObservable();
   readonly replies$ = this.replySubject.asObservable();
   readonly transcript$ = this.transcriptSubject.asObservable();
-  /** Emits once when the session is disposed. */
-  readonly disposed$ = new Subject<void>();
 
   private conn: Connection | undefined;
   private server: { host: string; port: number } | undefined;
   private ctx: DialogueContext | undefined;
   private transfer: TransferContext | undefined;
   private readonly queue = new SessionQueue();
-  /** The connection's work: the queue worked through, and the keep-alive; ends with the connection. */
-  private work = new Subscription();
+  /** The queue being worked through, while it has calls; ends with the connection. */
+  private work = Subscription.EMPTY;
+  /** The keep-alive NOOPs, if asked; end with the connection. */
+  private keepAliveWatch = Subscription.EMPTY;
   private quitting = false;
+  /** The watch on `SessionOptions.signal`, if one was given. */
+  private signalWatch: Subscription | undefined;
   /** The connection has ended (set before the calls in the queue hear of it). */
   private gone = false;
   private disposed = false;
 
   constructor(private readonly options: ResolvedOptions) {}
+
+  /** Aborting `signal` disposes the session (calls still running end with `ECANCELED`); the watch ends with the session. */
+  disposeOn(signal: AbortSignal): void {
+    this.signalWatch = aborted$(signal).subscribe(() => this.dispose(abortError(signal)));
+  }
 
   get state(): SessionState {
     return this.stateSubject.value;
@@ -194,14 +198,14 @@ export class Session implements SmtpSession {
     const error = reason ?? new SmtpError('EINVAL', 'the session was disposed');
     // The queue's work stops first, so that nothing reacts to the connection's end as to a failure.
     this.work.unsubscribe();
+    this.keepAliveWatch.unsubscribe();
     this.conn?.destroy(error);
     this.queue.failAll(error);
     if (this.state.status !== 'closed' && this.state.status !== 'idle') this.close(undefined);
     this.stateSubject.complete();
     this.replySubject.complete();
     this.transcriptSubject.complete();
-    this.disposed$.next();
-    this.disposed$.complete();
+    this.signalWatch?.unsubscribe();
   }
 
   /** RSET and NOOP: 250 expected; a 4xx/5xx is the caller's error, a 421 or anything else also ends the session. */
@@ -274,6 +278,7 @@ export class Session implements SmtpSession {
   /** Makes `conn` the session's connection: what was bound to the one before goes with it. */
   private adopt(conn: Connection, target: ServerTarget): void {
     this.work.unsubscribe();
+    this.keepAliveWatch.unsubscribe();
     this.conn = conn;
     this.server = { host: target.host, port: target.port };
     this.ctx = undefined;
@@ -286,24 +291,35 @@ export class Session implements SmtpSession {
   private established(conn: Connection): SessionState {
     const caps = this.capabilities ?? new Map<string, string>();
     const pipelining = caps.has('PIPELINING') ? this.options.pipelining : 'off';
+    const chunking = this.options.chunking && caps.has('CHUNKING');
     this.transfer = {
       conn,
       capabilities: caps,
-      settings: { pipelining, chunking: this.options.chunking && caps.has('CHUNKING'), lmtp: this.options.lmtp },
+      settings: { pipelining, chunking, lmtp: this.options.lmtp },
       source: this.queue,
-      window: new SendWindow(this.options.window.mails, this.options.window.bytes),
+      window: chunking ? new SendWindow(this.options.window.mails, this.options.window.bytes) : undefined,
       unansweredEndOfData: 0,
       transactions: 0,
       downgrade: () => this.downgrade(),
     };
     const state = this.transition({ status: 'connected' });
-    const changed$ = this.queue.changed$.pipe(startWith(undefined));
-    this.work = changed$.pipe(exhaustMap(() => this.drain$())).subscribe({ error: (err: unknown) => this.connectionFailed(conn, asSmtpError(err)) });
-    // `sending` while a call with mails is in the queue, `connected` once none is (the protocol's
-    // own clean-up after a cancelled mail, an RSET, may still be on the wire).
-    this.work.add(changed$.pipe(map(() => this.queue.hasMails)).subscribe((sending) => this.showSending(sending)));
-    this.work.add(this.keepAlive());
+    this.queue.onChange = () => this.queueChanged(conn);
+    this.keepAliveWatch = this.keepAlive();
+    // What was queued while connecting.
+    this.queueChanged(conn);
     return state;
+  }
+
+  /**
+   * At each change of the queue: `sending` while a call with mails is in it, `connected` once none is
+   * (the protocol's own clean-up after a cancelled mail, an RSET, may still be on the wire); and its
+   * calls worked through, unless they are being already. Nothing runs while the queue is empty: an
+   * idle session (one of thousands) holds no subscription for it.
+   */
+  private queueChanged(conn: Connection): void {
+    this.showSending(this.queue.hasMails);
+    if (!this.work.closed || this.queue.head === undefined) return;
+    this.work = this.drain$().subscribe({ error: (err: unknown) => this.connectionFailed(conn, asSmtpError(err)) });
   }
 
   private showSending(sending: boolean): void {
@@ -367,6 +383,7 @@ export class Session implements SmtpSession {
   /** The connection is gone: every call still queued ends, with `error` or as not connected. */
   private close(error: SmtpError | undefined, callsEndWith = error): void {
     this.work.unsubscribe();
+    this.keepAliveWatch.unsubscribe();
     this.transfer = undefined;
     // Closed first, so that a caller who hears of the end and tries again sees a closed session.
     this.gone = true;

@@ -1,19 +1,15 @@
 import type * as tls from 'node:tls';
 import {
   AsyncSubject,
-  BehaviorSubject,
-  EMPTY,
   Observable,
   type SchedulerLike,
   Subject,
   Subscription,
   asyncScheduler,
-  concatWith,
   defer,
   fromEvent,
   map,
   of,
-  share,
   take,
   takeUntil,
   tap,
@@ -28,7 +24,7 @@ import { replyDeadline, within } from './deadline';
 import { type Answer, type ReplyBudget, matchReplies } from './match-replies';
 import { guardFirstRecord } from './record-guard';
 import type { ReadyEvent, SmtpSocket } from './socket';
-import { socketClosed$, socketData$ } from './socket-events';
+import { socketClosed$, socketData$, socketEvent$ } from './socket-events';
 import type { TranscriptLine } from './transcript';
 import { logTranscript } from './transcript-log';
 import { nodeTransport } from './transport';
@@ -62,8 +58,8 @@ export class Connection {
   readonly replies$: Subject<SmtpReply>;
   /** Every line written and read, redacted and sanitised. */
   readonly transcript$: Subject<TranscriptLine>;
-  /** Emits once when the connection ends, by any cause, and completes; {@link closedError} says why. */
-  readonly ended$ = new AsyncSubject<void>();
+  /** Made when first asked for: most connections end with nobody listening. */
+  private endedSubject: AsyncSubject<void> | undefined;
   /** Completes when the socket is connected (for implicit TLS: once the handshake is done). */
   readonly ready$: Observable<void>;
 
@@ -72,8 +68,9 @@ export class Connection {
   private readonly underlying: SmtpSocket[] = [];
   private readonly waiting = new WaiterQueue();
   private readonly budget: ReplyBudget = { owed: 0 };
-  /** Whether a command waits for its reply on a connected socket: the reply deadline runs while it does. */
-  private readonly busy$ = new BehaviorSubject(false);
+  private busy = false;
+  /** The oldest waiting command's deadline (see {@link replyDeadline}); none while no command waits. */
+  private deadline: Subscription | undefined;
   private readonly scheduler: SchedulerLike;
   private wiring = new Subscription();
   private ready = new AsyncSubject<void>();
@@ -100,6 +97,18 @@ export class Connection {
     this.replies$ = options.sinks?.replies ?? new Subject<SmtpReply>();
     this.transcript$ = options.sinks?.transcript ?? new Subject<TranscriptLine>();
     this.ready$ = this.listen(socket, readyEvent);
+  }
+
+  /** Emits once when the connection ends, by any cause, and completes; {@link closedError} says why. */
+  get ended$(): Observable<void> {
+    if (this.endedSubject === undefined) {
+      this.endedSubject = new AsyncSubject<void>();
+      if (this.ended) {
+        this.endedSubject.next();
+        this.endedSubject.complete();
+      }
+    }
+    return this.endedSubject;
   }
 
   /** True once the connection has ended, by failure or by {@link destroy}. */
@@ -261,22 +270,22 @@ export class Connection {
     const { timeout, limits } = this.options;
     const connectTimedOut = (): SmtpError => new SmtpError('ETIMEDOUT', `${what} did not complete within ${timeout} ms`);
     this.wiring.add(
-      fromEvent(socket, readyEvent)
-        .pipe(take(1), within(timeout, this.scheduler, connectTimedOut))
+      socketEvent$(socket, readyEvent)
+        .pipe(within(timeout, this.scheduler, connectTimedOut))
         .subscribe({ next: () => this.onReady(), error: (err: SmtpError) => this.fail(err) }),
     );
-    const replies$ = socketData$(socket).pipe(
-      tap(() => (this.budget.owed = this.waiting.length)),
+    // As each chunk comes, before it is parsed: the commands its replies may answer (see matchReplies).
+    const replies$ = socketData$(socket, () => (this.budget.owed = this.waiting.length)).pipe(
       parseReplies({ ...limits, last: (reply) => this.endsPlainText(reply) }),
       takeUntil(socketClosed$(socket)),
-      concatWith(defer(() => (this.plainEnded ? EMPTY : throwError(() => this.closedError())))),
-      share(),
     );
     this.wiring.add(
-      replies$.pipe(matchReplies(this.waiting, this.budget)).subscribe({ next: (answer) => this.answer(answer), error: (err: SmtpError) => this.fail(err) }),
-    );
-    this.wiring.add(
-      replyDeadline(this.busy$, replies$, timeout, this.scheduler, () => this.replyTimedOut()).subscribe({ error: (err: SmtpError) => this.fail(err) }),
+      replies$.pipe(matchReplies(this.waiting, this.budget)).subscribe({
+        next: (answer) => this.answer(answer),
+        error: (err: SmtpError) => this.fail(err),
+        // The socket closed (takeUntil): ESHUTDOWN, made explicit here; after STARTTLS's 220 the plain stream just ends.
+        complete: () => this.plainEnded || this.fail(this.closedError()),
+      }),
     );
     return this.ready.asObservable();
   }
@@ -306,14 +315,18 @@ export class Connection {
     if (waiter === undefined) return; // the reply stream errors right after
     // After the last plain-text reply, stop reading: what follows belongs to TLS or is an attack.
     if (waiter.last && reply.code === 220) this.socket.pause();
-    this.updateBusy();
+    this.updateBusy(true);
     waiter.to.next(reply);
     if (waiter.final) waiter.to.complete();
   }
 
-  private updateBusy(): void {
+  /** After a reply (`answered`) the oldest waiting command changed: its deadline starts now. */
+  private updateBusy(answered = false): void {
     const busy = this.connected && !this.ended && this.waiting.length > 0;
-    if (busy !== this.busy$.value) this.busy$.next(busy);
+    if (busy === this.busy && !(busy && answered)) return;
+    this.busy = busy;
+    this.deadline?.unsubscribe();
+    this.deadline = busy ? replyDeadline(this.options.timeout, this.scheduler, () => this.replyTimedOut()).subscribe({ error: (err: SmtpError) => this.fail(err) }) : undefined;
   }
 
   private replyTimedOut(): SmtpError {
@@ -359,7 +372,9 @@ export class Connection {
     this.ended = true;
     this.reason = error;
     this.wiring.unsubscribe();
-    this.busy$.next(false);
+    this.busy = false;
+    this.deadline?.unsubscribe();
+    this.deadline = undefined;
     // A destroyed socket may still report a late write error; nobody is listening for it any more.
     for (const socket of [this.socket, ...this.underlying]) {
       socket.on('error', ignore);
@@ -373,8 +388,8 @@ export class Connection {
       this.ready.error(reason);
     }
     if (failed && error !== undefined) this.options.sinks?.failure(error);
-    this.ended$.next();
-    this.ended$.complete();
+    this.endedSubject?.next();
+    this.endedSubject?.complete();
     if (this.options.sinks !== undefined) return;
     this.replies$.complete();
     this.transcript$.complete();

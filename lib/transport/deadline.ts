@@ -1,13 +1,4 @@
-import {
-  EMPTY,
-  type MonoTypeOperatorFunction,
-  type Observable,
-  type SchedulerLike,
-  ignoreElements,
-  switchMap,
-  throwError,
-  timeout,
-} from 'rxjs';
+import { type MonoTypeOperatorFunction, NEVER, type Observable, type SchedulerLike, throwError, timeout } from 'rxjs';
 import type { SmtpError } from '../errors';
 
 /**
@@ -25,25 +16,18 @@ export function within<T>(ms: number, scheduler: SchedulerLike, error: () => Smt
 }
 
 /**
- * The reply deadline of a connection. While `busy$` says a command waits for its reply, each reply
- * must come within `ms` of the one before it, or of the moment the connection became busy: that is,
- * the oldest unanswered command gets `ms` from the moment it became the oldest, so each pipelined
- * command gets the full time, and a server trickling a reply line by line cannot extend it (only a
- * whole reply counts). Idle, nothing runs. Errors with `error()`; never emits.
+ * The reply deadline of a connection: RxJS's `timeout` over a wait that only a reply ends. The
+ * connection starts one when a command starts waiting, and a fresh one each time a reply makes
+ * another command the oldest, dropping it once none waits: so the oldest unanswered command gets
+ * `ms` from the moment it became the oldest, each pipelined command gets the full time, and a server
+ * trickling a reply line by line cannot extend it (only a whole reply counts). Idle, nothing runs.
+ * Errors with `error()`; never emits.
  *
  * @example
  * ```ts
- * replyDeadline(busy$, replies$, 60_000, asyncScheduler, () => conn.replyTimedOut()).subscribe({ error: fail });
+ * deadline = replyDeadline(60_000, asyncScheduler, () => conn.replyTimedOut()).subscribe({ error: fail });
  * ```
  */
-export function replyDeadline(
-  busy$: Observable<boolean>,
-  replies$: Observable<unknown>,
-  ms: number,
-  scheduler: SchedulerLike,
-  error: () => SmtpError,
-): Observable<never> {
-  return busy$.pipe(
-    switchMap((busy) => (busy ? replies$.pipe(timeout({ each: ms, with: () => throwError(error), scheduler }), ignoreElements()) : EMPTY)),
-  );
+export function replyDeadline(ms: number, scheduler: SchedulerLike, error: () => SmtpError): Observable<never> {
+  return NEVER.pipe(within<never>(ms, scheduler, error));
 }

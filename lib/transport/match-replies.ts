@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, type Observer, type OperatorFunction, type Subscriber } from 'rxjs';
 import { SmtpError, replyError } from '../errors';
 import { type SmtpReply, formatReply } from '../reply/reply';
 import { sanitize } from '../reply/sanitize';
@@ -34,18 +34,30 @@ export interface ReplyBudget {
  * ```
  */
 export function matchReplies(waiting: WaiterQueue, budget: ReplyBudget): OperatorFunction<SmtpReply, Answer> {
-  return (source) =>
-    new Observable<Answer>((subscriber) =>
-      source.subscribe({
-        next: (reply) => {
-          const waiter = budget.owed-- > 0 ? waiting.shift() : undefined;
-          subscriber.next({ reply, waiter });
-          if (waiter === undefined) subscriber.error(unasked(reply));
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      }),
-    );
+  return (source) => new Observable<Answer>((subscriber) => source.subscribe(new Matcher(subscriber, waiting, budget)));
+}
+
+/** What `matchReplies` subscribes to its source with: a class, since a connection holds one for as long as it lives. */
+class Matcher implements Observer<SmtpReply> {
+  constructor(
+    private readonly to: Subscriber<Answer>,
+    private readonly waiting: WaiterQueue,
+    private readonly budget: ReplyBudget,
+  ) {}
+
+  next(reply: SmtpReply): void {
+    const waiter = this.budget.owed-- > 0 ? this.waiting.shift() : undefined;
+    this.to.next({ reply, waiter });
+    if (waiter === undefined) this.to.error(unasked(reply));
+  }
+
+  error(err: unknown): void {
+    this.to.error(err);
+  }
+
+  complete(): void {
+    this.to.complete();
+  }
 }
 
 function unasked(reply: SmtpReply): SmtpError {

@@ -27,13 +27,14 @@ let lastId = 0;
  * ```
  */
 export class TlsSessionCache {
-  private readonly sessions = new Map<string, Buffer>();
+  /** Made on the first session kept: most caches (a session's own, never using TLS) stay empty. */
+  private sessions: Map<string, Buffer> | undefined;
 
   constructor(private readonly capacity: number = MAX_TLS_SESSIONS) {}
 
   /** How many servers it holds a session for. */
   get size(): number {
-    return this.sessions.size;
+    return this.sessions?.size ?? 0;
   }
 
   /**
@@ -60,8 +61,8 @@ export class TlsSessionCache {
 
   /** The session last kept for `key` (see {@link TlsSessionCache.keyOf}), if any; it becomes the most recently used. */
   get(key: string): Buffer | undefined {
-    const session = this.sessions.get(key);
-    if (session === undefined) return undefined;
+    const session = this.sessions?.get(key);
+    if (session === undefined || this.sessions === undefined) return undefined;
     // Most recently used last.
     this.sessions.delete(key);
     this.sessions.set(key, session);
@@ -70,6 +71,7 @@ export class TlsSessionCache {
 
   /** Keeps `session` for `key`, the least recently used entry going when the cache is full. */
   set(key: string, session: Buffer): void {
+    this.sessions ??= new Map();
     this.sessions.delete(key);
     this.sessions.set(key, session);
     while (this.sessions.size > this.capacity) this.sessions.delete(this.sessions.keys().next().value!);

@@ -27,13 +27,14 @@ const CLOSING = 421;
  */
 export function wholeMail(ctx: TransferContext, task: MailTask): Observable<Observable<never>> {
   const body = task.envelope!.body as { kind: 'memory'; data: Buffer; contentBytes: number };
-  return ctx.window.room$(body.data.length).pipe(map(() => written$(ctx, task, body)));
+  return ctx.window!.room$(body.data.length).pipe(map(() => written$(ctx, task, body)));
 }
 
 function written$(ctx: TransferContext, task: MailTask, body: { data: Buffer; contentBytes: number }): Observable<never> {
   return defer(() => {
     const envelope = task.envelope!;
-    const reset = ctx.window.inFlight.mails > 0;
+    const window = ctx.window!;
+    const reset = window.inFlight.mails > 0;
     const commands = [...(reset ? ['RSET'] : []), 'MAIL FROM', ...envelope.rcptTo.map(() => 'RCPT TO'), 'BDAT'];
     const replies$ = ctx.conn.send([
       ...(reset ? [{ line: 'RSET' }] : []),
@@ -47,7 +48,7 @@ function written$(ctx: TransferContext, task: MailTask, body: { data: Buffer; co
     const writing = written.subscribe({ error: () => undefined });
     task.stage = 'sent';
     task.endOfDataLeft = ctx.conn.leftCheck();
-    ctx.window.add(body.data.length);
+    window.add(body.data.length);
     ctx.unansweredEndOfData++;
     const writtenAs = ++ctx.transactions;
     return written.pipe(
@@ -71,7 +72,7 @@ function written$(ctx: TransferContext, task: MailTask, body: { data: Buffer; co
       }),
       finalize(() => {
         writing.unsubscribe();
-        ctx.window.remove(body.data.length);
+        window.remove(body.data.length);
         ctx.unansweredEndOfData--;
       }),
     );
