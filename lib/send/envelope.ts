@@ -1,4 +1,4 @@
-import { EMPTY, type Observable, concat, defer, expand, map, merge, toArray } from 'rxjs';
+import { type Observable, concat, defer, expand, map, toArray, EMPTY } from 'rxjs';
 import type { SmtpReply } from '../reply/reply';
 import type { TransferContext } from './context';
 import { reset$ } from './settlement';
@@ -25,15 +25,17 @@ export function envelope$(ctx: TransferContext, task: MailTask, withData: boolea
     // Behind a mail written whole and not answered yet, whose transaction may be left open: see wholeMail.
     const first$ = (ctx.window?.inFlight.mails ?? 0) > 0 ? reset$(ctx) : EMPTY;
     // Each reply is checked as it comes: one the command cannot take ends the session at once, not after the group.
-    const names = ['MAIL FROM', ...envelope.rcptTo.map(() => 'RCPT TO'), 'DATA'];
-    const inStep = map((reply: SmtpReply, at: number) => {
-      judgeReply(reply, at === 0 ? [250] : at <= envelope.rcptTo.length ? RCPT_OK : [354], names[at]!);
-      return reply;
-    });
+    const rcpts = envelope.rcptTo.length;
+    const check = (reply: SmtpReply, at: number): void => void judgeReply(reply, at === 0 ? [250] : at <= rcpts ? RCPT_OK : [354], at === 0 ? 'MAIL FROM' : at <= rcpts ? 'RCPT TO' : 'DATA');
     if (ctx.settings.pipelining !== 'off') {
       written.data = withData;
-      return merge(first$, ctx.conn.send(lines.map((line) => ({ line })))).pipe(inStep, toArray());
+      const replies$ = ctx.conn.exchange(lines.map((line) => ({ line })), check);
+      return first$ === EMPTY ? replies$ : concat(first$, replies$);
     }
+    const inStep = map((reply: SmtpReply, at: number) => {
+      check(reply, at);
+      return reply;
+    });
     let accepted = 0;
     const ask = (at: number): Observable<{ at: number; reply: SmtpReply }> =>
       defer(() => {

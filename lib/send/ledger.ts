@@ -82,9 +82,19 @@ export class CallLedger implements TaskOwner {
   /** A mail's fate: emitted now if every mail before it has its own, else when they do. */
   settle(task: MailTask, fate: Fate): void {
     if (!this.open.delete(task.index) || this.ended) return;
-    if (fate.ok) this.delivered.add(task.index);
-    this.held.set(task.index, { ...fate, index: task.index, mail: task.mail });
-    this.release();
+    const { index, mail } = task;
+    if (fate.ok) this.delivered.add(index);
+    const outcome: SendOutcome = fate.ok
+      ? { ok: true, index, mail, result: fate.result }
+      : fate.rejected === undefined
+        ? { ok: false, index, mail, error: fate.error }
+        : { ok: false, index, mail, error: fate.error, rejected: fate.rejected };
+    // The usual case, in order: out at once, without going through `held`.
+    if (index === this.nextToEmit && this.held.size === 0) this.emit(outcome);
+    else {
+      this.held.set(index, outcome);
+      this.release();
+    }
     this.endIfFinished();
   }
 

@@ -1,4 +1,4 @@
-import { EMPTY, Observable, defer, finalize, ignoreElements, map, merge, share, takeWhile, throwError, toArray } from 'rxjs';
+import { Observable, ignoreElements, map, merge, takeWhile, toArray } from 'rxjs';
 import { SmtpError, replyError } from '../errors';
 import type { SendResult } from '../mail/mail';
 import type { SmtpReply } from '../reply/reply';
@@ -39,31 +39,40 @@ export interface EndOfData {
  * ```
  */
 export function endOfData$(ctx: TransferContext, task: MailTask, end: EndOfData): Observable<never> {
-  return defer(() => {
-    if (ctx.conn.isClosed) return throwError(() => ctx.conn.closedError());
-    const eod$ = ctx.conn.send(end.items).pipe(share());
-    const written = eod$.subscribe({ error: () => undefined });
-    task.stage = 'sent';
-    task.endOfDataLeft = ctx.conn.leftCheck();
-    ctx.unansweredEndOfData++;
+  return new Observable<never>((subscriber) => {
+    if (ctx.conn.isClosed) return subscriber.error(ctx.conn.closedError());
+    const chunks = end.chunks?.count ?? 0;
     let answered = false;
     const settle = (replies: SmtpReply[]): void => {
       answered = true;
       ctx.unansweredEndOfData--;
       const last = replies[replies.length - 1]!;
-      task.settle(judgeEndOfData(end.verdict, replies, { lmtp: ctx.settings.lmtp, bytes: end.bytes, chunks: end.chunks?.count ?? 0 }));
-      if (last.code === CLOSING) throw replyError(last, 'end of data');
+      try {
+        task.settle(judgeEndOfData(end.verdict, replies, { lmtp: ctx.settings.lmtp, bytes: end.bytes, chunks }));
+      } catch (err) {
+        // A code the end of data cannot take: out of step.
+        subscriber.error(err);
+        return;
+      }
+      if (last.code === CLOSING) subscriber.error(replyError(last, 'end of data'));
+      else subscriber.complete();
     };
-    return merge(end.chunks?.replies$ ?? EMPTY, eod$).pipe(
-      takeWhile((reply) => reply.code !== CLOSING, true),
-      toArray(),
-      map(settle),
-      ignoreElements(),
-      finalize(() => {
-        written.unsubscribe();
-        if (!answered) ctx.unansweredEndOfData--;
-      }),
-    );
+    // A 421 ends the replies there: the server closes, the rest would never come.
+    const stopAtClosing = (reply: SmtpReply): 'stop' | void => (reply.code === CLOSING ? 'stop' : undefined);
+    const replies$ =
+      end.chunks === undefined
+        ? ctx.conn.exchange(end.items, stopAtClosing)
+        : // The replies to the BDAT chunks written before (they come first), then those to the end.
+          merge(end.chunks.replies$, ctx.conn.send(end.items)).pipe(takeWhile((reply) => reply.code !== CLOSING, true), toArray());
+    // Subscribing writes: the stage and whether the bytes left are taken after it.
+    const subscription = replies$.subscribe({ next: settle, error: (err: unknown) => subscriber.error(err) });
+    task.stage = 'sent';
+    task.endOfDataLeft = ctx.conn.leftCheck();
+    ctx.unansweredEndOfData++;
+    return () => {
+      subscription.unsubscribe();
+      if (!answered) ctx.unansweredEndOfData--;
+    };
   });
 }
 

@@ -29,7 +29,7 @@ import type { TranscriptLine } from './transcript';
 import { logTranscript } from './transcript-log';
 import { nodeTransport } from './transport';
 import { type CommandSpec, type WriteItem, owesReply } from './write-batch';
-import { type Waiter, WaiterQueue } from './waiters';
+import { type ReplySink, type Waiter, WaiterQueue } from './waiters';
 
 export type { CommandSpec, WriteItem } from './write-batch';
 export type { ConnectionOptions } from './connection-options';
@@ -71,6 +71,8 @@ export class Connection {
   private busy = false;
   /** The oldest waiting command's deadline (see {@link replyDeadline}); none while no command waits. */
   private deadline: Subscription | undefined;
+  /** When the oldest waiting command became the oldest, on the scheduler's clock. */
+  private headSince = 0;
   private readonly scheduler: SchedulerLike;
   private wiring = new Subscription();
   private ready = new AsyncSubject<void>();
@@ -154,7 +156,52 @@ export class Connection {
    * still read, in order, as the protocol requires.
    */
   send(items: readonly WriteItem[]): Observable<SmtpReply> {
-    return new Observable<SmtpReply>((to) => {
+    return new Observable<SmtpReply>((to) => this.write(items, to));
+  }
+
+  /**
+   * Writes like {@link send}, and emits the replies as one array once the last has come: a group's
+   * replies with one emission and no operator behind it (the way a pipelined transaction reads its
+   * envelope, or a message its end of data). `check` sees each reply as it comes, with its position:
+   * it may throw (the Observable errors at once, the two sides out of step) or return `'stop'` (the
+   * array so far is emitted: a 421, after which the server closes).
+   *
+   * @example
+   * ```ts
+   * conn.exchange([{ line: mailFrom }, { line: rcptTo }, { line: 'DATA' }]).subscribe((replies) => judge(replies));
+   * ```
+   */
+  exchange(items: readonly WriteItem[], check?: (reply: SmtpReply, at: number) => 'stop' | void): Observable<SmtpReply[]> {
+    return new Observable<SmtpReply[]>((subscriber) => {
+      const replies: SmtpReply[] = [];
+      this.write(items, {
+        next: (reply) => {
+          if (subscriber.closed) return;
+          try {
+            if (check?.(reply, replies.length) === 'stop') {
+              replies.push(reply);
+              subscriber.next(replies);
+              subscriber.complete();
+              return;
+            }
+          } catch (err) {
+            subscriber.error(err);
+            return;
+          }
+          replies.push(reply);
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => {
+          subscriber.next(replies);
+          subscriber.complete();
+        },
+      });
+    });
+  }
+
+  /** Writes `items` now, their replies going to `to`; at once errors `to` on a connection that has ended. */
+  private write(items: readonly WriteItem[], to: ReplySink): void {
+    {
       if (this.ended) {
         to.error(this.closedError());
         return;
@@ -178,7 +225,7 @@ export class Connection {
         this.socket.write(item.line + CRLF);
       }
       if (lastOwed < 0) to.complete();
-    });
+    }
   }
 
   /** Writes raw bytes (message content); returns false when the socket's buffer is full. */
@@ -320,13 +367,20 @@ export class Connection {
     if (waiter.final) waiter.to.complete();
   }
 
-  /** After a reply (`answered`) the oldest waiting command changed: its deadline starts now. */
+  /**
+   * After a reply (`answered`) the oldest waiting command changed: its deadline starts now. A reply
+   * only moves `headSince`; the running deadline, when it fires, runs on for what is left of the new
+   * head's time (four replies a pipelined message would otherwise cost four timers).
+   */
   private updateBusy(answered = false): void {
     const busy = this.connected && !this.ended && this.waiting.length > 0;
-    if (busy === this.busy && !(busy && answered)) return;
+    if (busy && (answered || !this.busy)) this.headSince = this.scheduler.now();
+    if (busy === this.busy) return;
     this.busy = busy;
     this.deadline?.unsubscribe();
-    this.deadline = busy ? replyDeadline(this.options.timeout, this.scheduler, () => this.replyTimedOut()).subscribe({ error: (err: SmtpError) => this.fail(err) }) : undefined;
+    this.deadline = busy
+      ? replyDeadline(this.options.timeout, this.scheduler, () => this.headSince, () => this.replyTimedOut()).subscribe({ error: (err: SmtpError) => this.fail(err) })
+      : undefined;
   }
 
   private replyTimedOut(): SmtpError {

@@ -1,4 +1,4 @@
-import { type MonoTypeOperatorFunction, NEVER, type Observable, type SchedulerLike, throwError, timeout } from 'rxjs';
+import { type MonoTypeOperatorFunction, NEVER, type Observable, type SchedulerLike, defer, throwError, timeout } from 'rxjs';
 import type { SmtpError } from '../errors';
 
 /**
@@ -17,17 +17,20 @@ export function within<T>(ms: number, scheduler: SchedulerLike, error: () => Smt
 
 /**
  * The reply deadline of a connection: RxJS's `timeout` over a wait that only a reply ends. The
- * connection starts one when a command starts waiting, and a fresh one each time a reply makes
- * another command the oldest, dropping it once none waits: so the oldest unanswered command gets
- * `ms` from the moment it became the oldest, each pipelined command gets the full time, and a server
- * trickling a reply line by line cannot extend it (only a whole reply counts). Idle, nothing runs.
- * Errors with `error()`; never emits.
+ * oldest unanswered command gets `ms` from the moment it became the oldest (`since()`, on the
+ * scheduler's clock): so each pipelined command gets the full time, and a server trickling a reply
+ * line by line cannot extend it (only a whole reply moves `since`). When the timeout fires and the
+ * head has moved meanwhile, it runs on for what is left of the new head's time; otherwise it errors
+ * with `error()`. The connection holds one while any command waits, none while idle. Never emits.
  *
  * @example
  * ```ts
- * deadline = replyDeadline(60_000, asyncScheduler, () => conn.replyTimedOut()).subscribe({ error: fail });
+ * deadline = replyDeadline(60_000, asyncScheduler, () => headSince, () => conn.replyTimedOut()).subscribe({ error: fail });
  * ```
  */
-export function replyDeadline(ms: number, scheduler: SchedulerLike, error: () => SmtpError): Observable<never> {
-  return NEVER.pipe(within<never>(ms, scheduler, error));
+export function replyDeadline(ms: number, scheduler: SchedulerLike, since: () => number, error: () => SmtpError): Observable<never> {
+  return defer(() => {
+    const left = since() + ms - scheduler.now();
+    return NEVER.pipe(timeout<never, Observable<never>>({ first: Math.max(left, 0), with: () => (since() + ms - scheduler.now() > 0 ? replyDeadline(ms, scheduler, since, error) : throwError(error)), scheduler }));
+  });
 }

@@ -1,5 +1,19 @@
-import type { Subscriber } from 'rxjs';
 import type { SmtpReply } from '../reply/reply';
+
+/**
+ * Where the replies to a request go: the request's subscriber, or a collector gathering a group's
+ * replies into one array (see `Connection.exchange`).
+ *
+ * @example
+ * ```ts
+ * const sink: ReplySink = subscriber; // an RxJS Subscriber is one
+ * ```
+ */
+export interface ReplySink {
+  next(reply: SmtpReply): void;
+  error(err: unknown): void;
+  complete(): void;
+}
 
 /**
  * A command written (or the greeting expected) whose reply has not come yet, and who gets it.
@@ -12,8 +26,8 @@ import type { SmtpReply } from '../reply/reply';
 export interface Waiter {
   /** The command as errors may show it (redacted), or undefined for the greeting. */
   readonly command: string | undefined;
-  /** The subscriber of the request this reply belongs to. */
-  readonly to: Subscriber<SmtpReply>;
+  /** The request this reply belongs to. */
+  readonly to: ReplySink;
   /** Show the reply as `[redacted]` in the transcript (AUTH challenges). */
   readonly redactReply: boolean;
   /** The reply ends the plain-text part of the connection (the 220 to STARTTLS). */

@@ -1,4 +1,4 @@
-import { EMPTY, type Observable, concatMap, defer, finalize, map, share, takeWhile, throwError, toArray } from 'rxjs';
+import { EMPTY, Observable, type Subscription, map } from 'rxjs';
 import { SmtpError, replyError } from '../../errors';
 import type { SmtpReply } from '../../reply/reply';
 import type { TransferContext } from '../context';
@@ -31,51 +31,56 @@ export function wholeMail(ctx: TransferContext, task: MailTask): Observable<Obse
 }
 
 function written$(ctx: TransferContext, task: MailTask, body: { data: Buffer; contentBytes: number }): Observable<never> {
-  return defer(() => {
+  return new Observable<never>((subscriber) => {
+    if (ctx.conn.isClosed) return subscriber.error(ctx.conn.closedError());
     const envelope = task.envelope!;
     const window = ctx.window!;
     const reset = window.inFlight.mails > 0;
     const commands = [...(reset ? ['RSET'] : []), 'MAIL FROM', ...envelope.rcptTo.map(() => 'RCPT TO'), 'BDAT'];
-    const replies$ = ctx.conn.send([
+    const check = (reply: SmtpReply, at: number): 'stop' | void => {
+      // Checked as it comes: an RSET refused means the two sides are out of step, whatever follows.
+      if (reset && at === 0 && reply.code !== 250) throw new SmtpError('ESERVERSYNC', `RSET was answered ${reply.code}`, { reply, command: 'RSET' });
+      // A 421: the server closes, the rest will never come.
+      if (reply.code === CLOSING) return 'stop';
+    };
+    let after: Subscription | undefined;
+    const onReplies = (replies: SmtpReply[]): void => {
+      const last = replies[replies.length - 1]!;
+      if (last.code === CLOSING) {
+        // The server refused the mail before closing: failed, not uncertain; then the session ends.
+        const error = replyError(last, commands[replies.length - 1]);
+        task.settle({ ok: false, error });
+        subscriber.error(error);
+        return;
+      }
+      if (reset) replies.shift();
+      try {
+        after = settle(ctx, task, replies, body.contentBytes, ctx.transactions === writtenAs).subscribe(subscriber);
+      } catch (err) {
+        // A code a command cannot take: out of step.
+        subscriber.error(err);
+      }
+    };
+    const items = [
       ...(reset ? [{ line: 'RSET' }] : []),
       { line: envelope.mailFrom },
       ...envelope.rcptTo.map((line) => ({ line })),
       { line: `BDAT ${body.data.length} LAST` },
       { raw: body.data },
-    ]);
-    if (ctx.conn.isClosed) return throwError(() => ctx.conn.closedError());
-    const written = replies$.pipe(share());
-    const writing = written.subscribe({ error: () => undefined });
+    ];
+    // Subscribing writes: the stage and whether the bytes left are taken after it.
+    const replies = ctx.conn.exchange(items, check).subscribe({ next: onReplies, error: (err: unknown) => subscriber.error(err) });
     task.stage = 'sent';
     task.endOfDataLeft = ctx.conn.leftCheck();
     window.add(body.data.length);
     ctx.unansweredEndOfData++;
     const writtenAs = ++ctx.transactions;
-    return written.pipe(
-      map((reply, at) => {
-        // Checked as it comes: an RSET refused means the two sides are out of step, whatever follows.
-        if (reset && at === 0 && reply.code !== 250) throw new SmtpError('ESERVERSYNC', `RSET was answered ${reply.code}`, { reply, command: 'RSET' });
-        return reply;
-      }),
-      takeWhile((reply) => reply.code !== CLOSING, true),
-      toArray(),
-      concatMap((replies) => {
-        const last = replies[replies.length - 1]!;
-        if (last.code === CLOSING) {
-          // The server refused the mail before closing: failed, not uncertain; then the session ends.
-          const error = replyError(last, commands[replies.length - 1]);
-          task.settle({ ok: false, error });
-          throw error;
-        }
-        if (reset) replies.shift();
-        return settle(ctx, task, replies, body.contentBytes, ctx.transactions === writtenAs);
-      }),
-      finalize(() => {
-        writing.unsubscribe();
-        window.remove(body.data.length);
-        ctx.unansweredEndOfData--;
-      }),
-    );
+    return () => {
+      replies.unsubscribe();
+      after?.unsubscribe();
+      window.remove(body.data.length);
+      ctx.unansweredEndOfData--;
+    };
   });
 }
 
