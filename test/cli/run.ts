@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { SMTPServerOptions } from 'smtp-server';
 import { ROOT, builtPackage } from '../fixtures/build';
 import { checkLeaks } from '../fixtures/handles';
-import { type SmtpServerFixture, USER, startSmtpServer } from '../fixtures/smtp-server';
+import { type FixtureOptions, type SmtpServerFixture, USER, startSmtpServer } from '../fixtures/smtp-server';
 
 /**
  * Runs `rx-smtp` as users do: the built dist/cli/main.js (see `builtPackage`) under plain node, as a
@@ -43,15 +43,15 @@ export interface CliRun {
 /**
  * Runs the CLI with `args`; `env` is added to a copy of this process's environment without
  * RX_SMTP_PASSWORD and NODE_DEBUG, and `stdin` is written to its standard input (a pipe, so never
- * a terminal) before it is closed.
+ * a terminal) before it is closed. It runs in the repository's root, or in `cwd`.
  */
-export async function runCli(args: readonly string[], options: { env?: Record<string, string>; stdin?: string | Buffer } = {}): Promise<CliRun> {
+export async function runCli(args: readonly string[], options: { env?: Record<string, string>; stdin?: string | Buffer; cwd?: string } = {}): Promise<CliRun> {
   const main = join(await builtPackage(), 'cli', 'main.js');
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   if (options.env?.RX_SMTP_PASSWORD === undefined) delete env.RX_SMTP_PASSWORD;
   if (options.env?.NODE_DEBUG === undefined) delete env.NODE_DEBUG;
   delete env.NODE_OPTIONS; // mocha's tsx loader is not what users run
-  const child = spawn(process.execPath, [main, ...args], { cwd: ROOT, env, stdio: 'pipe' });
+  const child = spawn(process.execPath, [main, ...args], { cwd: options.cwd ?? ROOT, env, stdio: 'pipe' });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -67,7 +67,7 @@ export async function runCli(args: readonly string[], options: { env?: Record<st
  * The in-process smtp-server with the CA-signed `localhost` certificate (so `--ca CA_FILE` verifies
  * it), AUTH offered only after STARTTLS, and the usual alice / s3cret account.
  */
-export function startTlsSmtpServer(options: SMTPServerOptions = {}): Promise<SmtpServerFixture> {
+export function startTlsSmtpServer(options: FixtureOptions = {}): Promise<SmtpServerFixture> {
   return startSmtpServer({
     key: readFileSync(join(CERTS, 'localhost.key')),
     cert: readFileSync(join(CERTS, 'localhost.pem')),

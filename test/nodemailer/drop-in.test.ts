@@ -101,6 +101,8 @@ describe('nodemailer/transport as a drop-in: the same app, nodemailer’s transp
     ['the sender refused', { onMailFrom: (_a, _s, cb) => cb(refuse(553, '5.7.1 sender not allowed')) }, {}, MAIL],
     ['the content refused', { onData: (stream, _s, cb) => stream.on('end', () => cb(refuse(554, '5.6.0 content rejected'))).resume() }, {}, MAIL],
     ['a temporary refusal of the content', { onData: (stream, _s, cb) => stream.on('end', () => cb(refuse(451, '4.3.0 try later'))).resume() }, {}, MAIL],
+    // Fails today: nodemailer says ESTREAM (command API), rx-smtp ESOCKET (command CONN): see the readme branch's report.
+    ['an attachment that cannot be read', {}, {}, { ...MAIL, attachments: [{ filename: 'report.pdf', path: '/nonexistent/report.pdf' }] }],
   ];
   for (const [what, serverOptions, more, mail] of failures) {
     it(`gives the same error for ${what}`, async () => {
@@ -113,8 +115,6 @@ describe('nodemailer/transport as a drop-in: the same app, nodemailer’s transp
     });
   }
 
-  // Fails until the core reports every refusal of a mail whose recipients were all refused: its
-  // error carries the last RCPT reply only, so each rejectedErrors entry gets that reply (see the report).
   it('gives the same error when every recipient is refused, each with a reply of its own', async () => {
     const port = await serve({ onRcptTo: (a, _s, cb) => cb(a.address === 'bob@example.test' ? refuse(450, '4.2.1 mailbox busy') : refuse(550, '5.1.1 no such user')) });
     const { theirs, ours } = await both(MAIL, options(port));
