@@ -28,16 +28,20 @@ export interface BackoffPolicy {
 export const DEFAULT_BACKOFF: BackoffPolicy = { initialDelay: 100, maxDelay: 10_000, attempts: 6 };
 
 /**
- * The pool's view of its server's health: how many connects failed in a row, and how long the next
- * one waits.
+ * The pool's view of its server's health: how many rounds of connects failed in a row, and when
+ * the next round may begin. The connections of a pool wait for the same moment, so a burst that
+ * opened several connections at once retries them together, and their failures count once.
  *
  * @example
  * ```ts
- * concat(health.wait$(), connect$).pipe(tap({ complete: () => health.succeeded(), error: () => health.failed() }));
+ * const since = health.failuresInARow;
+ * concat(health.wait$(), connect$).pipe(tap({ complete: () => health.succeeded(), error: () => health.failed(since) }));
  * ```
  */
 export class ServerHealth {
   private failures = 0;
+  /** When the next round of connects may begin (the scheduler's clock), set by the failure that counted. */
+  private retryAt = 0;
 
   constructor(
     private readonly policy: BackoffPolicy,
@@ -45,7 +49,7 @@ export class ServerHealth {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** Connects that failed in a row. */
+  /** Rounds of connects that failed in a row. */
   get failuresInARow(): number {
     return this.failures;
   }
@@ -55,26 +59,28 @@ export class ServerHealth {
     return this.failures >= this.policy.attempts;
   }
 
-  /** Milliseconds the next connect waits: 0 while connects succeed. */
-  get delay(): number {
-    if (this.failures === 0) return 0;
-    const cap = Math.min(this.policy.maxDelay, this.policy.initialDelay * 2 ** (this.failures - 1));
-    return Math.round(cap * (0.5 + this.random() / 2));
-  }
-
-  /** Completes after the delay the next connect must wait (at once when the server is healthy). */
+  /** Completes when the next round of connects may begin (at once when the server is healthy). */
   wait$(): Observable<never> {
     return defer(() => {
-      const delay = this.delay;
-      return delay === 0 ? EMPTY : timer(delay, this.scheduler).pipe(ignoreElements());
+      const delay = this.failures === 0 ? 0 : this.retryAt - this.scheduler.now();
+      return delay <= 0 ? EMPTY : timer(delay, this.scheduler).pipe(ignoreElements());
     });
   }
 
-  failed(): void {
+  /**
+   * A connect of round `since` (the {@link failuresInARow} it waited behind) failed. Only the
+   * first failure of a round counts: the count moves on, and the next round waits `initialDelay`
+   * doubled per failure, up to `maxDelay`, with full jitter.
+   */
+  failed(since: number = this.failures): void {
+    if (this.failures !== since) return;
     this.failures++;
+    const cap = Math.min(this.policy.maxDelay, this.policy.initialDelay * 2 ** (this.failures - 1));
+    this.retryAt = this.scheduler.now() + Math.round(cap * (0.5 + this.random() / 2));
   }
 
   succeeded(): void {
     this.failures = 0;
+    this.retryAt = 0;
   }
 }

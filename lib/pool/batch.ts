@@ -58,6 +58,11 @@ export class Batch {
     return this.inputDone || this.cancelled ? 0 : this.input.remaining;
   }
 
+  /** How many mails to plan connections for (see {@link MailInput.expected}). */
+  get expected(): number {
+    return this.inputDone || this.cancelled ? 0 : this.input.expected;
+  }
+
   /** True once the call is ending or has ended: nothing more is taken or sent. */
   get cancelled(): boolean {
     return this.ending !== undefined || this.ended;

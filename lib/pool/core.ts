@@ -47,6 +47,8 @@ export interface PoolCore {
   readonly transcriptLines$: Subject<PoolTranscriptLine>;
   /** Whether any mail waits to be sent or may still come. */
   hasWork(): boolean;
+  /** A connection's lanes are all busy: if no other lane waits and the inputs show more mails, another connection may open. */
+  took(): void;
   settle(job: Job, outcome: PoolOutcome): void;
   setStatus(slot: object, status: WorkerStatus): void;
   /** Mails handed to a session whose outcome is not known yet. */
@@ -54,7 +56,8 @@ export interface PoolCore {
   opened(session: SmtpSession): void;
   closed(session: SmtpSession): void;
   connected(): void;
-  connectFailed(error: SmtpError): void;
+  /** A connect begun when the server's health counted `since` failures in a row failed. */
+  connectFailed(error: SmtpError, since: number): void;
   /** The server refused commands behind an end of data: the pool's next connections wait for each end-of-data reply. */
   learnedWithinMail(): void;
   workerFailed(slot: object, error: SmtpError): void;

@@ -50,6 +50,11 @@ export class Dispatcher {
     return this.batches.reduce((sum, batch) => sum + batch.remaining, this.retries.length);
   }
 
+  /** How many mails to plan connections for: retries plus what the inputs hold or show they may (see {@link Batch.expected}). */
+  get expected(): number {
+    return this.batches.reduce((sum, batch) => sum + batch.expected, this.retries.length);
+  }
+
   /** No more calls will come: connections waiting for work stop when there is none. */
   close(): void {
     this.closing = true;

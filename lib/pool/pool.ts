@@ -83,7 +83,7 @@ class Pool implements SmtpPool, PoolCore {
       });
       this.dispatcher.add(batch);
       batch.endIfEmpty();
-      this.spawn();
+      if (!this.spawn()) this.publish();
       const abort = signal === undefined ? undefined : aborted$(signal).subscribe(() => this.abortBatch(batch, abortError(signal)));
       return () => {
         abort?.unsubscribe();
@@ -115,6 +115,10 @@ class Pool implements SmtpPool, PoolCore {
 
   hasWork(): boolean {
     return this.dispatcher.pending > 0;
+  }
+
+  took(): void {
+    this.spawn();
   }
 
   settle(job: Job, outcome: PoolOutcome): void {
@@ -154,8 +158,8 @@ class Pool implements SmtpPool, PoolCore {
   }
 
   /** A connect failed: the next waits longer; once the policy is spent, the mails waiting fail rather than wait. */
-  connectFailed(error: SmtpError): void {
-    this.health.failed();
+  connectFailed(error: SmtpError, since: number): void {
+    this.health.failed(since);
     if (this.health.down) this.failWaiting(error);
     this.publish();
   }
@@ -169,10 +173,17 @@ class Pool implements SmtpPool, PoolCore {
     this.workerEnded(slot);
   }
 
-  /** Starts connection slots for the work that no slot is ready to take, up to `maxConnections`. */
-  private spawn(): void {
-    const connecting = [...this.workers.values()].filter((w) => w.status === 'connecting').length;
-    let unserved = this.dispatcher.pending - this.dispatcher.waiting - connecting;
+  /**
+   * Starts connection slots for the work that no slot is ready to take, up to `maxConnections`. A
+   * lazy input shows its mails as it is read, so the pool opens one connection for it and another
+   * each time every lane is busy and the input has shown one more (see {@link Dispatcher.expected}).
+   */
+  private spawn(): boolean {
+    if (this.workers.size >= this.options.maxConnections) return false;
+    let connecting = 0;
+    for (const worker of this.workers.values()) if (worker.status === 'connecting') connecting++;
+    let unserved = this.dispatcher.expected - this.dispatcher.waiting - connecting;
+    if (unserved <= 0) return false;
     while (unserved > 0 && this.workers.size < this.options.maxConnections) {
       const slot = {};
       this.workers.set(slot, { status: 'connecting', run: undefined });
@@ -182,6 +193,7 @@ class Pool implements SmtpPool, PoolCore {
       unserved--;
     }
     this.publish();
+    return true;
   }
 
   private workerEnded(slot: object): void {

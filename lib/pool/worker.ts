@@ -70,18 +70,30 @@ function connection$(core: PoolCore, slot: object): Observable<never> {
     core.setStatus(slot, 'connecting');
     const { server, username, password } = core.options;
     let up = false;
-    const connect$ = concat(core.health.wait$(), session.connect(server, username, password)).pipe(
-      ignoreElements(),
-      tap({
-        complete: () => {
-          up = true;
-          core.connected();
-          core.setStatus(slot, 'busy');
-        },
-      }),
-      catchError((err: unknown) => {
-        core.connectFailed(asSmtpError(err));
-        return EMPTY;
+    // A slot waiting out a backoff stops waiting once there is no work left for it (every mail
+    // failed, or close() with nothing to send), and connects only if there is work then.
+    // The round of connects this one belongs to is the one it waits for: connects that wait
+    // together fail together, and count once however their failures interleave.
+    const noWork$ = core.dispatcher.changed$.pipe(filter(() => !core.hasWork()));
+    const since = core.health.failuresInARow;
+    const connect$ = concat(
+      core.health.wait$().pipe(takeUntil(noWork$)),
+      defer(() => {
+        if (!core.hasWork()) return EMPTY;
+        return session.connect(server, username, password).pipe(
+          ignoreElements(),
+          tap({
+            complete: () => {
+              up = true;
+              core.connected();
+              core.setStatus(slot, 'busy');
+            },
+          }),
+          catchError((err: unknown) => {
+            core.connectFailed(asSmtpError(err), since);
+            return EMPTY;
+          }),
+        );
       }),
     );
     // A connection that found its server refusing commands behind an end of data tells the pool.
@@ -134,6 +146,8 @@ function lane$(core: PoolCore, slot: object, session: SmtpSession, count: LaneCo
         count.sent++;
         count.held++;
         core.setStatus(slot, 'busy');
+        // This connection is full: the pool may open another if the inputs show more mails.
+        if (count.held >= CONNECTION_WINDOW) core.took();
         // The lane goes on unless the connection failed under this mail.
         return send$(core, session, job, () => (goOn = true)).pipe(finalize(() => count.held--));
       }),

@@ -52,6 +52,17 @@ export class MailInput {
     return this.ended || this.failure !== undefined ? buffered : Infinity;
   }
 
+  /**
+   * How many mails to plan connections for: exact for an array or an ended input; for a lazy one
+   * (a generator, an async iterable, an Observable still pushing), what it holds now and one more,
+   * since whether it has another is known only once it is read.
+   */
+  get expected(): number {
+    if (this.array !== undefined) return this.array.length - this.position;
+    const buffered = this.buffered.length - this.head;
+    return this.ended || this.failure !== undefined ? buffered : buffered + 1;
+  }
+
   /** The next mail if it is here now; 'wait' until `changed$` says to look again. Never waits. */
   poll(): Polled {
     if (this.array !== undefined) return this.position < this.array.length ? this.ref(this.array[this.position]!) : 'done';

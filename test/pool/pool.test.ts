@@ -199,6 +199,27 @@ describe('pool', () => {
     expect(finished).to.equal(true); // the generator was told to return
   });
 
+  it('opens one connection for a lazy input of one mail, and more only as it shows more mails', async () => {
+    scripted = await defaultServer();
+    function* count(n: number): Generator<Mail> {
+      for (let i = 0; i < n; i++) yield numbered(i);
+    }
+    async function* later(n: number): AsyncGenerator<Mail> {
+      for (let i = 0; i < n; i++) yield numbered(i);
+    }
+    const lone = await outcomes(open(scripted.port, { maxConnections: 5 }), count(1));
+    await lastValueFrom(pool!.close(), { defaultValue: undefined });
+    const loneAsync = await outcomes(open(scripted.port, { maxConnections: 5 }), later(1));
+    await lastValueFrom(pool!.close(), { defaultValue: undefined });
+    expect([...lone, ...loneAsync].map((o) => o.ok)).to.deep.equal([true, true]);
+    expect(scripted.connections).to.equal(2);
+
+    // A long one fills every connection it may use: each time every lane is busy and it gave one more.
+    const many = await outcomes(open(scripted.port, { maxConnections: 3 }), count(60));
+    expect(many.filter((o) => o.ok)).to.have.length(60);
+    expect(scripted.connections).to.equal(2 + 3);
+  });
+
   it('takes an Observable input (buffered as it pushes): every mail once', async () => {
     scripted = await defaultServer();
     const given = mails(7);
