@@ -74,6 +74,8 @@ export interface RxSmtpTransportErrorFields {
   address?: string;
   /** The port that was being connected to, for a socket error. */
   port?: number;
+  /** The file that could not be read, for a file attachment's error (ESTREAM). */
+  path?: string;
 }
 
 /**
@@ -161,6 +163,9 @@ function connectionError(error: SmtpError): RxSmtpTransportError | undefined {
   if (code === 'ESHUTDOWN') return new RxSmtpTransportError('ECONNECTION', 'Connection closed unexpectedly', error, { command: 'CONN' });
   if (code === 'ECANCELED') return new RxSmtpTransportError('EABORT', 'Message sending aborted', error);
   if (code === 'EPERM') return new RxSmtpTransportError('ECONNECTION', error.message, error, { command: 'API' });
+  // A body that could not be read (a file attachment that is missing) carries the file system's
+  // error: it is the message's fault (ESTREAM), not the connection's.
+  if (code === 'EIO') return undefined;
   const system = systemError(error.cause);
   if (system === undefined) return undefined;
   if (DNS_CODES.has(code)) return new RxSmtpTransportError('EDNS', system.message, error, { ...socketFields(system), command: 'CONN' });
@@ -199,7 +204,13 @@ function sendPhaseError(error: SmtpError, reply: RxSmtpTransportErrorFields, rec
   if (error.reply !== undefined && command === 'DATA') return new RxSmtpTransportError('EENVELOPE', 'Data command failed', error, { ...reply, command });
   if (error.reply !== undefined) return new RxSmtpTransportError('EMESSAGE', 'Message failed', error, { ...reply, command: 'DATA' });
   if (error.code === 'EMSGSIZE') return new RxSmtpTransportError('EMESSAGE', error.message, error, { command: 'MAIL FROM' });
-  if (error.code === 'EIO') return new RxSmtpTransportError('ESTREAM', error.message, error, { command: 'API' });
+  if (error.code === 'EIO') {
+    // A file attachment that could not be read: nodemailer gives the file system's error as it is.
+    const system = systemError(error.cause);
+    if (system === undefined) return new RxSmtpTransportError('ESTREAM', error.message, error, { command: 'API' });
+    const { code, errno, syscall, path } = system;
+    return new RxSmtpTransportError('ESTREAM', system.message, error, { originalCode: code, errno, syscall, path, command: 'API' } as RxSmtpTransportErrorFields);
+  }
   if (error.code === 'ESERVERSYNC' || error.code === 'EPROTO') return new RxSmtpTransportError('EPROTOCOL', error.message, error, { command: 'CONN' });
   return new RxSmtpTransportError('EENVELOPE', error.message, error, { command: 'API' });
 }

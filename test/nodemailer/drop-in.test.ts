@@ -101,7 +101,7 @@ describe('nodemailer/transport as a drop-in: the same app, nodemailer’s transp
     ['the sender refused', { onMailFrom: (_a, _s, cb) => cb(refuse(553, '5.7.1 sender not allowed')) }, {}, MAIL],
     ['the content refused', { onData: (stream, _s, cb) => stream.on('end', () => cb(refuse(554, '5.6.0 content rejected'))).resume() }, {}, MAIL],
     ['a temporary refusal of the content', { onData: (stream, _s, cb) => stream.on('end', () => cb(refuse(451, '4.3.0 try later'))).resume() }, {}, MAIL],
-    // Fails today: nodemailer says ESTREAM (command API), rx-smtp ESOCKET (command CONN): see the readme branch's report.
+    // nodemailer says ESTREAM (command API): the file system's error is the message's, not the connection's.
     ['an attachment that cannot be read', {}, {}, { ...MAIL, attachments: [{ filename: 'report.pdf', path: '/nonexistent/report.pdf' }] }],
   ];
   for (const [what, serverOptions, more, mail] of failures) {
