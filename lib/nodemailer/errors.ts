@@ -250,7 +250,7 @@ function replyFields(reply: SmtpReply): Pick<RxSmtpTransportErrorFields, 'respon
   return { response: formatReply(reply).join('\n'), responseCode: reply.code, permanent: reply.code >= 500 && reply.code < 600 && reply.code !== 503 };
 }
 
-type SystemError = Error & { code?: string; errno?: number; syscall?: string; address?: string; port?: number };
+type SystemError = Error & { code?: string; errno?: number; syscall?: string; address?: string; port?: number; path?: string };
 
 /** The socket's or resolver's own error behind an rx-smtp error, when there is one. */
 function systemError(cause: unknown): SystemError | undefined {
