@@ -44,8 +44,10 @@ export function prepareEnvelope(mail: Mail, mode: TransferMode): Envelope {
   if (mail === null || typeof mail !== 'object') throw invalid('a mail must be an object');
   const caps = mode.capabilities;
   // People write `Bob <bob@example.com>` and comma-separated lists: the envelope takes the bare addresses.
-  const written = typeof mail.to === 'string' ? [mail.to] : Array.isArray(mail.to) ? mail.to : [];
-  const recipients = written.flatMap((to) => envelopeAddresses(to, 'a recipient'));
+  // (Loops rather than flatMap and spreads: this runs once a mail, on the sending path.)
+  const written: readonly unknown[] = typeof mail.to === 'string' ? [mail.to] : Array.isArray(mail.to) ? mail.to : [];
+  const recipients: string[] = [];
+  for (const to of written) for (const address of envelopeAddresses(to, 'a recipient')) recipients.push(address);
   if (recipients.length === 0) throw invalid('a mail needs at least one recipient');
   if (typeof mail.from !== 'string') throw invalid('mail.from must be a string');
   const from = mail.from === '' ? '' : envelopeSender(mail.from);
@@ -66,19 +68,15 @@ export function prepareEnvelope(mail: Mail, mode: TransferMode): Envelope {
     throw new SmtpError('EMSGSIZE', `the message is ${size} octets and the server accepts at most ${limit}`);
   }
 
-  const params: string[] = [];
-  if (size !== undefined && caps.has('SIZE')) params.push(`SIZE=${size}`);
-  if (caps.has('8BITMIME')) params.push('BODY=8BITMIME');
-  if (utf8) params.push('SMTPUTF8');
-  if (mail.dsn !== undefined) params.push(...dsnMailParams(mail.dsn));
-  const rcptParams = mail.dsn === undefined ? () => '' : (r: string) => dsnRcptParams(mail.dsn!, r);
-  return {
-    mail,
-    recipients,
-    mailFrom: [`MAIL FROM:<${from}>`, ...params].join(' '),
-    rcptTo: recipients.map((r) => `RCPT TO:<${r}>${rcptParams(r)}`),
-    body,
-  };
+  let mailFrom = `MAIL FROM:<${from}>`;
+  if (size !== undefined && caps.has('SIZE')) mailFrom += ` SIZE=${size}`;
+  if (caps.has('8BITMIME')) mailFrom += ' BODY=8BITMIME';
+  if (utf8) mailFrom += ' SMTPUTF8';
+  const dsn = mail.dsn;
+  if (dsn !== undefined) for (const param of dsnMailParams(dsn)) mailFrom += ` ${param}`;
+  const rcptTo: string[] = [];
+  for (const r of recipients) rcptTo.push(dsn === undefined ? `RCPT TO:<${r}>` : `RCPT TO:<${r}>${dsnRcptParams(dsn, r)}`);
+  return { mail, recipients, mailFrom, rcptTo, body };
 }
 
 function dsnMailParams(dsn: DsnOptions): string[] {
