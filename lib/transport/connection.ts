@@ -362,9 +362,11 @@ export class Connection {
     if (waiter === undefined) return; // the reply stream errors right after
     // After the last plain-text reply, stop reading: what follows belongs to TLS or is an attack.
     if (waiter.last && reply.code === 220) this.socket.pause();
-    this.updateBusy(true);
     waiter.to.next(reply);
     if (waiter.final) waiter.to.complete();
+    // After the reply was handled: what it made the client write keeps the deadline running (a
+    // message's end of data and the next envelope), so a steady stream never tears it down.
+    this.updateBusy(true);
   }
 
   /**

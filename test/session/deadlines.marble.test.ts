@@ -101,7 +101,7 @@ describe('session: the connect dialogue in virtual time (marbles)', () => {
 
   it('STARTTLS: ETIMEDOUT a timeout after STARTTLS was written', () => {
     scheduler.run(({ expectObservable }) => {
-      const { states$ } = connect({ ...PROMPT, replies: { ...PROMPT.replies, STARTTLS: [T, '220 too late'] } });
+      const { states$ } = connect({ ...PROMPT, replies: { ...PROMPT.replies, STARTTLS: [T + 1, '220 too late'] } });
       expectObservable(states$).toBe(`cges ${T - 1}ms #`, undefined, 'ETIMEDOUT');
     });
   });
@@ -124,7 +124,7 @@ describe('session: the connect dialogue in virtual time (marbles)', () => {
 
   it('AUTH: ETIMEDOUT a timeout after AUTH was written', () => {
     scheduler.run(({ expectObservable }) => {
-      const { states$ } = connect({ ...PROMPT, replies: { ...PROMPT.replies, AUTH: [T, '235 too late'] } });
+      const { states$ } = connect({ ...PROMPT, replies: { ...PROMPT.replies, AUTH: [T + 1, '235 too late'] } });
       expectObservable(states$).toBe(`cges-ea ${T - 1}ms #`, undefined, 'ETIMEDOUT');
     });
   });

@@ -1,4 +1,4 @@
-import { EMPTY, NEVER, type Observable, catchError, concatMap, concatWith, defer, filter, ignoreElements, map, merge, of, race, throwError } from 'rxjs';
+import { EMPTY, Observable, type Subscription, catchError, ignoreElements, map, merge, of, throwError } from 'rxjs';
 import { SmtpError } from '../../errors';
 import type { SmtpReply } from '../../reply/reply';
 import { BodyStopped, writeBody$ } from '../body-writer';
@@ -28,17 +28,27 @@ const BAD_SEQUENCE = 503;
  * ```
  */
 export function dataTransaction(ctx: TransferContext, task: MailTask): Observable<Observable<never>> {
-  return defer(() => {
+  return new Observable<Observable<never>>((subscriber) => {
     const behindEndOfData = ctx.unansweredEndOfData > 0;
     const written = { data: false };
     // Once DATA is written, a cancel can only close the connection (an RSET could be read as content).
-    const cancelled$ = task.ledger.cancelled$.pipe(
-      filter(() => written.data),
-      concatMap(() => throwError(() => cannotAbortData())),
-      // Before DATA a cancel needs nothing here (the envelope stops, then RSET); this must not end the race.
-      concatWith(NEVER),
-    );
-    return race(envelope$(ctx, task, true, written), cancelled$).pipe(concatMap((replies) => afterEnvelope(ctx, task, replies, behindEndOfData)));
+    // Before DATA a cancel needs nothing here: the envelope stops, then RSET.
+    const cancel = task.ledger.cancelled$.subscribe(() => written.data && subscriber.error(cannotAbortData()));
+    // The envelope's replies come once: what follows them is subscribed in their place (a concatMap without its operator).
+    let after: Subscription | undefined;
+    const envelope = envelope$(ctx, task, true, written).subscribe({
+      next: (replies) => {
+        cancel.unsubscribe();
+        after = afterEnvelope(ctx, task, replies, behindEndOfData).subscribe(subscriber);
+      },
+      error: (err: unknown) => subscriber.error(err),
+      complete: () => after === undefined && subscriber.complete(),
+    });
+    return () => {
+      cancel.unsubscribe();
+      envelope.unsubscribe();
+      after?.unsubscribe();
+    };
   });
 }
 
