@@ -8,16 +8,12 @@ import {
   Subscription,
   catchError,
   concat,
-  concatMap,
   concatWith,
   defer,
-  distinctUntilChanged,
   finalize,
   ignoreElements,
-  interval,
   map,
   of,
-  switchMap,
   tap,
   throwError,
 } from 'rxjs';
@@ -45,6 +41,7 @@ import { Connection } from '../transport/connection';
 import type { TranscriptLine } from '../transport/transcript';
 import type { Transport } from '../transport/transport';
 import { dialogue$, openConnection, tlsInfo } from './dial';
+import { keepAlive$ } from './keep-alive';
 import { type QueueEntry, SessionQueue } from './queue';
 import type { SmtpSession } from './smtp-session';
 
@@ -348,15 +345,7 @@ export class Session implements SmtpSession {
   /** Each time the session settles into `connected`, a NOOP after `keepAlive` ms of it, and again. */
   private keepAlive(): Subscription {
     const every = this.options.keepAlive;
-    if (every === undefined) return Subscription.EMPTY;
-    return this.state$
-      .pipe(
-        map((s) => s.status === 'connected'),
-        distinctUntilChanged(),
-        switchMap((idle) => (idle ? interval(every, this.options.scheduler) : EMPTY)),
-        concatMap(() => this.noop().pipe(catchError(() => EMPTY))),
-      )
-      .subscribe();
+    return every === undefined ? Subscription.EMPTY : keepAlive$(this.state$, every, this.options.scheduler, () => this.noop()).subscribe();
   }
 
   /** The connection died. During a connect the failing command carries the error; once established, the state does. */

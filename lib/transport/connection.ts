@@ -20,13 +20,15 @@ import { SmtpError, socketError } from '../errors';
 import { parseReplies } from '../reply/parse-replies';
 import type { SmtpReply } from '../reply/reply';
 import type { ConnectionOptions } from './connection-options';
-import { replyDeadline, within } from './deadline';
+import { ReplyClock, within } from './deadline';
 import { type Answer, type ReplyBudget, matchReplies } from './match-replies';
 import { guardFirstRecord } from './record-guard';
 import type { ReadyEvent, SmtpSocket } from './socket';
 import { socketClosed$, socketData$, socketEvent$ } from './socket-events';
 import type { TranscriptLine } from './transcript';
 import { logTranscript } from './transcript-log';
+import { TickBatches } from './tick-batch';
+import { type ReplyCheck, ReplyGroup } from './reply-group';
 import { nodeTransport } from './transport';
 import { type CommandSpec, type WriteItem, owesReply } from './write-batch';
 import { type ReplySink, type Waiter, WaiterQueue } from './waiters';
@@ -68,11 +70,8 @@ export class Connection {
   private readonly underlying: SmtpSocket[] = [];
   private readonly waiting = new WaiterQueue();
   private readonly budget: ReplyBudget = { owed: 0 };
-  private busy = false;
-  /** The oldest waiting command's deadline (see {@link replyDeadline}); none while no command waits. */
-  private deadline: Subscription | undefined;
-  /** When the oldest waiting command became the oldest, on the scheduler's clock. */
-  private headSince = 0;
+  /** The oldest waiting command's deadline (see {@link ReplyClock}). */
+  private readonly clock: ReplyClock;
   private readonly scheduler: SchedulerLike;
   private wiring = new Subscription();
   private ready = new AsyncSubject<void>();
@@ -80,10 +79,7 @@ export class Connection {
   /** The current socket speaks TLS (implicit TLS, or since the upgrade). */
   private tls = false;
   private ended = false;
-  private corked = false;
-  /** Batches of writes begun (each corked until the next tick) and let go to the socket. */
-  private batches = 0;
-  private flushed = 0;
+  private readonly batches = new TickBatches();
   /** The 220 to STARTTLS came: the plain reply stream ends with it, and its end is no shutdown. */
   private plainEnded = false;
   /** Why the connection ended: what every later request gets too. */
@@ -98,6 +94,7 @@ export class Connection {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.replies$ = options.sinks?.replies ?? new Subject<SmtpReply>();
     this.transcript$ = options.sinks?.transcript ?? new Subject<TranscriptLine>();
+    this.clock = new ReplyClock(options.timeout, this.scheduler, () => this.replyTimedOut(), (err) => this.fail(err));
     this.ready$ = this.listen(socket, readyEvent);
   }
 
@@ -171,32 +168,8 @@ export class Connection {
    * conn.exchange([{ line: mailFrom }, { line: rcptTo }, { line: 'DATA' }]).subscribe((replies) => judge(replies));
    * ```
    */
-  exchange(items: readonly WriteItem[], check?: (reply: SmtpReply, at: number) => 'stop' | void): Observable<SmtpReply[]> {
-    return new Observable<SmtpReply[]>((subscriber) => {
-      const replies: SmtpReply[] = [];
-      this.write(items, {
-        next: (reply) => {
-          if (subscriber.closed) return;
-          try {
-            if (check?.(reply, replies.length) === 'stop') {
-              replies.push(reply);
-              subscriber.next(replies);
-              subscriber.complete();
-              return;
-            }
-          } catch (err) {
-            subscriber.error(err);
-            return;
-          }
-          replies.push(reply);
-        },
-        error: (err) => subscriber.error(err),
-        complete: () => {
-          subscriber.next(replies);
-          subscriber.complete();
-        },
-      });
-    });
+  exchange(items: readonly WriteItem[], check?: ReplyCheck): Observable<SmtpReply[]> {
+    return new Observable<SmtpReply[]>((subscriber) => this.write(items, new ReplyGroup(subscriber, check)));
   }
 
   /** Writes `items` now, their replies going to `to`; at once errors `to` on a connection that has ended. */
@@ -208,7 +181,7 @@ export class Connection {
       }
       let lastOwed = -1;
       for (let i = 0; i < items.length; i++) if (owesReply(items[i]!)) lastOwed = i;
-      this.cork();
+      this.batches.hold(this.socket);
       for (let i = 0; i < items.length; i++) {
         const item = items[i]!;
         if ('raw' in item) {
@@ -231,7 +204,7 @@ export class Connection {
   /** Writes raw bytes (message content); returns false when the socket's buffer is full. */
   writeRaw(bytes: Uint8Array): boolean {
     if (this.ended) return false;
-    this.cork();
+    this.batches.hold(this.socket);
     return this.socket.write(bytes);
   }
 
@@ -265,7 +238,7 @@ export class Connection {
   upgrade(tlsOptions: tls.ConnectionOptions): Observable<void> {
     return defer(() => {
       const plain = this.socket;
-      this.uncork();
+      this.batches.release();
       this.wiring.unsubscribe();
       this.wiring = new Subscription();
       this.connected = false;
@@ -369,20 +342,9 @@ export class Connection {
     this.updateBusy(true);
   }
 
-  /**
-   * After a reply (`answered`) the oldest waiting command changed: its deadline starts now. A reply
-   * only moves `headSince`; the running deadline, when it fires, runs on for what is left of the new
-   * head's time (four replies a pipelined message would otherwise cost four timers).
-   */
+  /** After a reply (`answered`) the oldest waiting command changed: its deadline starts now. */
   private updateBusy(answered = false): void {
-    const busy = this.connected && !this.ended && this.waiting.length > 0;
-    if (busy && (answered || !this.busy)) this.headSince = this.scheduler.now();
-    if (busy === this.busy) return;
-    this.busy = busy;
-    this.deadline?.unsubscribe();
-    this.deadline = busy
-      ? replyDeadline(this.options.timeout, this.scheduler, () => this.headSince, () => this.replyTimedOut()).subscribe({ error: (err: SmtpError) => this.fail(err) })
-      : undefined;
+    this.clock.update(this.connected && !this.ended && this.waiting.length > 0, answered);
   }
 
   private replyTimedOut(): SmtpError {
@@ -402,35 +364,16 @@ export class Connection {
    * ```
    */
   leftCheck(): () => boolean {
-    const batch = this.batches;
-    return () => this.flushed >= batch;
-  }
-
-  private cork(): void {
-    if (this.corked) return;
-    this.corked = true;
-    this.batches++;
-    this.socket.cork();
-    process.nextTick(uncorkSoon, this);
-  }
-
-  /** Lets corked writes go. Called on the tick after the first write of a batch. */
-  uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    if (this.ended) return;
-    this.flushed = this.batches;
-    this.socket.uncork();
+    return this.batches.leftCheck();
   }
 
   private end(error: SmtpError | undefined, failed: boolean): void {
     if (this.ended) return;
     this.ended = true;
+    this.batches.drop();
     this.reason = error;
     this.wiring.unsubscribe();
-    this.busy = false;
-    this.deadline?.unsubscribe();
-    this.deadline = undefined;
+    this.clock.update(false, false);
     // A destroyed socket may still report a late write error; nobody is listening for it any more.
     for (const socket of [this.socket, ...this.underlying]) {
       socket.on('error', ignore);
@@ -450,10 +393,6 @@ export class Connection {
     this.replies$.complete();
     this.transcript$.complete();
   }
-}
-
-function uncorkSoon(conn: Connection): void {
-  conn.uncork();
 }
 
 function ignore(): void {}

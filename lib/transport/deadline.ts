@@ -1,4 +1,4 @@
-import { type MonoTypeOperatorFunction, NEVER, type Observable, type SchedulerLike, defer, throwError, timeout } from 'rxjs';
+import { type MonoTypeOperatorFunction, NEVER, type Observable, type SchedulerLike, type Subscription, defer, throwError, timeout } from 'rxjs';
 import type { SmtpError } from '../errors';
 
 /**
@@ -33,4 +33,39 @@ export function replyDeadline(ms: number, scheduler: SchedulerLike, since: () =>
     const left = since() + ms - scheduler.now();
     return NEVER.pipe(timeout<never, Observable<never>>({ first: Math.max(left, 0), with: () => (since() + ms - scheduler.now() > 0 ? replyDeadline(ms, scheduler, since, error) : throwError(error)), scheduler }));
   });
+}
+
+/**
+ * A connection's reply deadline over time: one {@link replyDeadline} while any command waits, none
+ * while none does. A reply only moves the oldest command's start; the running deadline, when it
+ * fires, runs on for what is left of the new oldest's time (four replies of a pipelined message
+ * would otherwise cost four timers).
+ *
+ * @example
+ * ```ts
+ * const clock = new ReplyClock(60_000, asyncScheduler, () => timedOutError(), (err) => conn.fail(err));
+ * clock.update(waiting.length > 0, true); // after a reply
+ * ```
+ */
+export class ReplyClock {
+  private busy = false;
+  private deadline: Subscription | undefined;
+  /** When the oldest waiting command became the oldest, on the scheduler's clock. */
+  private headSince = 0;
+
+  constructor(
+    private readonly ms: number,
+    private readonly scheduler: SchedulerLike,
+    private readonly error: () => SmtpError,
+    private readonly expired: (error: SmtpError) => void,
+  ) {}
+
+  /** `busy`: some command waits; `answered`: a reply just came, so the oldest waiting command changed. */
+  update(busy: boolean, answered: boolean): void {
+    if (busy && (answered || !this.busy)) this.headSince = this.scheduler.now();
+    if (busy === this.busy) return;
+    this.busy = busy;
+    this.deadline?.unsubscribe();
+    this.deadline = busy ? replyDeadline(this.ms, this.scheduler, () => this.headSince, this.error).subscribe({ error: this.expired }) : undefined;
+  }
 }
