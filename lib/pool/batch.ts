@@ -129,7 +129,18 @@ export class Batch {
     this.onEnd();
   }
 
+  /**
+   * Ends the call now when its input is known to hold nothing more (an empty array, or one read to
+   * its end) and no mail of it is open. Such an input may never be polled again: no connection
+   * opens for a call with no work, and the connections that took its last mails may all have ended
+   * at their `maxMessagesPerConnection`. Polling it here tells the call it is done.
+   */
+  endIfSpent(): void {
+    if (!this.inputDone && !this.cancelled && this.open.size === 0 && this.input.remaining === 0) this.take();
+  }
+
   private endIfDone(): void {
+    this.endIfSpent();
     if (this.ended || this.open.size > 0 || (this.ending === undefined && !this.inputDone)) return;
     this.ended = true;
     this.onEnd();

@@ -82,6 +82,7 @@ class Pool implements SmtpPool, PoolCore {
         this.completeIfDone();
       });
       this.dispatcher.add(batch);
+      batch.endIfSpent();
       this.spawn();
       const abort = signal === undefined ? undefined : aborted$(signal).subscribe(() => this.abortBatch(batch, abortError(signal)));
       return () => {
