@@ -210,6 +210,7 @@ describe('send/failures', () => {
       expect(error).to.be.instanceOf(SendAllError);
       expect(error.code).to.equal('ESERVERTEMP');
       expect(error.reply?.code).to.equal(421);
+      expect(error.command).to.equal('RCPT TO');
       expect((error as SendAllError).notSent).to.have.length(2);
       expect(session.state.status).to.equal('closed');
     });
