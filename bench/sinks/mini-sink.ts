@@ -213,6 +213,8 @@ class SinkConnection {
     const verb = line.slice(0, 4).toUpperCase();
     switch (verb) {
       case 'EHLO':
+      // LMTP's hello (RFC 2033): with one recipient a message, its one reply after the data is LMTP's too.
+      case 'LHLO':
         this.ehlo();
         return;
       case 'HELO':

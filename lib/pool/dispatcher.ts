@@ -1,4 +1,5 @@
-import { EMPTY, Observable, Subject, type Subscription, concatMap, filter, map, of, startWith, take } from 'rxjs';
+import { EMPTY, Observable, Subject, type Subscription, concat, concatMap, defer, filter, map, of, startWith, take, takeUntil } from 'rxjs';
+import { aborted$ } from '../abort';
 import type { Batch, Job } from './batch';
 import type { TokenBucket } from './token-bucket';
 
@@ -21,6 +22,8 @@ export class Dispatcher {
   /** Emits when work may have arrived: a call, a mail to send again, an input that gave more. */
   readonly changed$ = new Subject<void>();
   private retries: Job[] = [];
+  /** Jobs handed to a connection's `next$()` that wait there for their rate-limit token: nothing of them is written. */
+  private readonly awaitingToken = new Set<Job>();
   private readonly batches: Batch[] = [];
   private readonly watching = new Map<Batch, Subscription>();
   private turn = 0;
@@ -87,10 +90,18 @@ export class Dispatcher {
     this.changed$.next();
   }
 
-  /** The jobs of `batch` waiting to be sent again (they leave the line). */
+  /**
+   * The jobs of `batch` that are in line and not on a connection: waiting to be sent again, or for
+   * their rate-limit token (they leave the line; a token wait ends when the batch's signal aborts).
+   */
   takeRetriesOf(batch: Batch): Job[] {
     const mine = this.retries.filter((job) => job.batch === batch);
     this.retries = this.retries.filter((job) => job.batch !== batch);
+    for (const job of this.awaitingToken) {
+      if (job.batch !== batch) continue;
+      this.awaitingToken.delete(job);
+      mine.push(job);
+    }
     return mine;
   }
 
@@ -132,12 +143,21 @@ export class Dispatcher {
           concatMap((found) => {
             uncount();
             if (found === 'none') return EMPTY;
+            if (this.bucket === undefined) return of(found);
             held = found;
-            return this.bucket === undefined ? of(found) : this.bucket.take$().pipe(map(() => found));
+            this.awaitingToken.add(found);
+            // A call that ends while its job waits for a token takes the job back (see takeRetriesOf):
+            // the token goes back, and this connection waits for other work.
+            const token$ = this.bucket.take$().pipe(
+              map(() => found),
+              takeUntil(aborted$(found.batch.controller.signal)),
+            );
+            return concat(token$, defer(() => (found.batch.cancelled ? this.next$() : EMPTY)));
           }),
         )
         .subscribe({
           next: (job) => {
+            if (held !== undefined) this.awaitingToken.delete(held);
             held = undefined;
             subscriber.next(job);
           },
@@ -147,7 +167,9 @@ export class Dispatcher {
       return () => {
         uncount();
         subscription.unsubscribe();
-        if (held !== undefined && !held.batch.cancelled) this.retries.unshift(held);
+        if (held === undefined) return;
+        this.awaitingToken.delete(held);
+        if (!held.batch.cancelled) this.retries.unshift(held);
       };
     });
   }

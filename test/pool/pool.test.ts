@@ -4,7 +4,11 @@ import { SmtpError } from '../../lib/errors';
 import { SendAllError } from '../../lib/send/send-all-error';
 import type { Mail } from '../../lib/mail/mail';
 import { type PoolOptions, type PoolOutcome, type PoolState, type SmtpPool, classifyFailure, createPool } from '../../lib/pool';
+import { checkAccounting } from '../fixtures/accounting';
+import { CallRecorder } from '../fixtures/call-recorder';
 import { checkLeaks } from '../fixtures/handles';
+import { defaultServerStore } from '../fixtures/mail-store';
+import { markedMail } from '../fixtures/marked-mail';
 import { type ScriptedServer, type Step, defaultServer, hello, scriptedServer, unstuff } from '../fixtures/scripted-server';
 import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
 import { numbered } from '../send/helpers';
@@ -78,6 +82,15 @@ describe('pool', () => {
     expect(counts.total()).to.equal(3);
     expect(counts.peak()).to.equal(1);
     expect(server!.messages).to.have.length(10);
+  });
+
+  // Found with issue 10's tests: no connection was left to poll a spent array, so the call never ended.
+  it('completes when its last mail ends the last connection at maxMessagesPerConnection, and at once for an empty input', async () => {
+    scripted = await defaultServer();
+    const p = open(scripted.port, { maxConnections: 1, maxMessagesPerConnection: 2 });
+    expect((await outcomes(p, mails(4))).filter((o) => o.ok)).to.have.length(4);
+    expect(await outcomes(p, [])).to.deep.equal([]);
+    expect(scripted.connections).to.equal(2);
   });
 
   it('send() gives one result; a refusal errors with its SmtpError', async () => {
@@ -161,6 +174,27 @@ describe('pool', () => {
     expect(scripted.connections).to.equal(2);
     // Delivered (and the uncertain one, which the server did receive) are exactly what it stored.
     expect(scripted.data.map((d) => unstuff(d).toString())).to.deep.equal([0, 1, 2, 3, 4].map((i) => given[i]!.body as string));
+  });
+
+  // Issue 10, defect 2, through a pool: what one connection learned, the next ones start with.
+  it('remembers a server that refuses commands pipelined behind an end of DATA: only its first connection meets the 503', async () => {
+    scripted = await defaultServer({}, { capabilities: ['PIPELINING'], refusePipelinedAfterData: true });
+    const store = defaultServerStore(scripted);
+    const since = store.mark();
+    const p = open(scripted.port, { maxConnections: 1, maxMessagesPerConnection: 2 });
+    const refusals = new Map<number, number>();
+    p.transcript$.subscribe((t) => t.line.startsWith('503 ') && refusals.set(t.connection, (refusals.get(t.connection) ?? 0) + 1));
+    const given = Array.from({ length: 6 }, (_, i) => markedMail(`pool-haraka-${i}`));
+    const call = new CallRecorder('pool sendAll', 'sendAll', given).start(p.sendAll(given));
+    await call.ended;
+    await lastValueFrom(p.close(), { defaultValue: undefined });
+
+    const record = call.finish();
+    expect(await checkAccounting({ calls: [record], store, since })).to.deep.equal([]);
+    expect(record.fates).to.deep.equal(Array(6).fill(['delivered']));
+    expect(scripted.connections).to.equal(3);
+    // Connection 1 pipelined its second mail behind the first's end of data once (MAIL, RCPT, DATA refused).
+    expect([...refusals]).to.deep.equal([[1, 3]]);
   });
 
   it('pulls a lazy input only as connections free up (backpressure)', async () => {

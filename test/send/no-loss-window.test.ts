@@ -70,7 +70,7 @@ describe('send/no-loss with a window of BDAT mails in flight (CHUNKING + PIPELIN
     // Outcomes came in order, and the delivered ones are those the server stored and acknowledged.
     expect(outcomes.map((o) => index(o.mail))).to.deep.equal([...delivered, ...failed].sort((a, b) => a - b));
     expect(outcomes.flatMap((o) => (o.ok ? [o.result.queueId] : []))).to.deep.equal(delivered.map((i) => `M${i}`));
-    return { error, delivered, failed, uncertain, notSent, received: server.data.map(String) };
+    return { outcomes, error, delivered, failed, uncertain, notSent, received: server.data.map(String) };
   }
 
   for (const point of Object.keys(POINTS) as Point[]) {
@@ -115,6 +115,27 @@ describe('send/no-loss with a window of BDAT mails in flight (CHUNKING + PIPELIN
     expect(delivered).to.deep.equal([0]);
     expect(failed).to.deep.equal([1]);
     expect(uncertain).to.deep.equal([2]);
+  });
+
+  // Issue 10, defect 14: a 421 to an RCPT of a mail written whole was described as a reply "to end of data".
+  it('a 421 to an RCPT in the window: that mail failed, its error a refusal of RCPT TO; those behind it uncertain', async () => {
+    const script = [
+      ...whole(0),
+      { expect: 'RSET', send: '250 2.0.0 Ok\r\n' },
+      { expect: MAIL, send: '250 2.1.0 Ok\r\n' },
+      { expect: RCPT, send: '421 4.3.2 Shutting down\r\n' },
+      { close: true as const },
+    ];
+    const { outcomes, error, delivered, failed, uncertain } = await run(script, 3);
+    expect(delivered).to.deep.equal([0]);
+    expect(failed).to.deep.equal([1]);
+    expect(uncertain).to.deep.equal([2]);
+    const refusal = outcomes.find((o) => !o.ok);
+    for (const described of [refusal?.ok === false ? refusal.error : undefined, error]) {
+      expect(described?.code).to.equal('ESERVERTEMP');
+      expect(described?.command).to.equal('RCPT TO');
+      expect(described?.message).to.contain('to RCPT TO: 421 4.3.2 Shutting down').and.not.contain('end of data');
+    }
   });
 
   it('an RSET refused between mails: ESERVERSYNC, the mail behind it uncertain', async () => {

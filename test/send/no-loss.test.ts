@@ -123,6 +123,23 @@ describe('send/no-loss', () => {
     });
   }
 
+  // Issue 10, defect 11: fates were matched to mails by identity, so one of two positions holding
+  // the same Mail object lost its entry when the session failed.
+  describe('the same Mail object at several positions', () => {
+    it('the server closing after the second one\'s end of data: position 0 delivered, 1 uncertain, 2 not sent', async () => {
+      const mail = numbered(0);
+      server = await scriptedServer(transcript(1, 'after end of data', { close: true }));
+      session = await connectTo(server.port);
+      const { outcomes, error } = await outcomesUntilError(session.sendAll([mail, mail, mail]));
+
+      expect(outcomes.map((o) => [o.index, o.ok])).to.deep.equal([[0, true]]);
+      expect(error.delivered).to.deep.equal([0]);
+      expect(error.uncertain.map((r) => r.index)).to.deep.equal([1]);
+      expect(error.notSent.map((r) => r.index)).to.deep.equal([2]);
+      expect(server.failures).to.deep.equal([]);
+    });
+  });
+
   describe('a streamed body', () => {
     it('whose connection closed before its end failed (its body was read in part), never uncertain', async () => {
       server = await scriptedServer([...hello(['PIPELINING']), ...POINTS['after DATA'], { expect: 'first' }, { close: true }]);

@@ -90,6 +90,12 @@ describe('send/round-trips', () => {
       expect(await turnsFor({ pipelining: true, chunking: true }, 1)).to.equal(1);
     });
 
+    // Issue 10, defect 14: the README promised a round trip per window of messages with CHUNKING,
+    // which LMTP cannot have: how many replies follow BDAT LAST depends on the RCPT replies.
+    it('under LMTP goes envelope first, BDAT LAST after the RCPT replies: one turn per message, as DATA', async () => {
+      expect(await turnsFor({ pipelining: true, chunking: true }, 20, { lmtp: true })).to.equal(21);
+    });
+
     it('goes in lock-step when CHUNKING comes without PIPELINING', async () => {
       // MAIL, RCPT, then BDAT LAST: three turns a message.
       expect(await turnsFor({ chunking: true }, 10)).to.equal(3 * 10);

@@ -1,10 +1,14 @@
 import { expect } from 'chai';
 import * as sinon from 'sinon';
-import { lastValueFrom } from 'rxjs';
+import { lastValueFrom, tap } from 'rxjs';
 import { SmtpError } from '../../lib/errors';
 import type { Mail } from '../../lib/mail/mail';
 import { type SmtpSession, createSession } from '../../lib/session';
+import { checkAccounting } from '../fixtures/accounting';
+import { CallRecorder } from '../fixtures/call-recorder';
 import { checkLeaks } from '../fixtures/handles';
+import { defaultServerStore } from '../fixtures/mail-store';
+import { markedMail } from '../fixtures/marked-mail';
 import { type ScriptedServer, defaultServer, unstuff } from '../fixtures/scripted-server';
 import { connectTo, errorOf, numbered } from './helpers';
 
@@ -135,6 +139,34 @@ describe('send/send', () => {
         expect(server.lines.slice(1)).to.deep.equal(['NOOP']);
       });
     }
+  });
+
+  // Issue 10, defect 6: a non-mail was dropped from sendAll's outcomes, and send(undefined) completed with nothing.
+  describe('something that is not a mail', () => {
+    it('in sendAll: an EINVAL outcome at its own position, and the mails around it are delivered', async () => {
+      server = await defaultServer();
+      const store = defaultServerStore(server);
+      const since = store.mark();
+      session = await connectTo(server.port);
+      const given = [markedMail('odd-0'), undefined, null, 42, 'a@example.test', markedMail('odd-5')];
+      const codes: string[] = [];
+      const call$ = session.sendAll(given as Mail[]).pipe(tap((o) => (codes[o.index] = o.ok ? 'ok' : o.error.code)));
+      const call = new CallRecorder('sendAll with non-mails', 'sendAll', given).start(call$);
+      await call.ended;
+      session.dispose();
+
+      expect(codes).to.deep.equal(['ok', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'ok']);
+      expect(await checkAccounting({ calls: [call.finish()], store, since })).to.deep.equal([]);
+    });
+
+    it('send(undefined): EINVAL, nothing written, and the session goes on', async () => {
+      server = await defaultServer();
+      session = await connectTo(server.port);
+      const error = await errorOf(session.send(undefined as unknown as Mail));
+      expect(error.code).to.equal('EINVAL');
+      await lastValueFrom(session.noop());
+      expect(server.lines.slice(1)).to.deep.equal(['NOOP']);
+    });
   });
 
   describe('SMTPUTF8', () => {
