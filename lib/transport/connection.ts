@@ -130,7 +130,7 @@ export class Connection {
 
   /** True when the socket's buffer is full and a writer should wait for {@link drained}. */
   get congested(): boolean {
-    return this.socket.writableNeedDrain;
+    return this.socket.writableLength >= this.socket.writableHighWaterMark;
   }
 
   /** Waits for a reply without writing anything first (the greeting). Cold. */
@@ -216,7 +216,11 @@ export class Connection {
   drained(): Observable<void> {
     return defer(() => {
       if (this.ended) return throwError(() => this.closedError());
-      if (!this.socket.writableNeedDrain) return of(undefined);
+      // What this tick holds goes now: whether the socket can take more is known once it has tried
+      // (a write the kernel took at once leaves nothing buffered, though the stream still says it
+      // needs a drain until its next tick).
+      this.batches.release();
+      if (this.socket.writableLength < this.socket.writableHighWaterMark) return of(undefined);
       const stalled = (): SmtpError => new SmtpError('ETIMEDOUT', `the server read nothing for ${this.options.timeout} ms`);
       return fromEvent(this.socket, 'drain').pipe(
         take(1),

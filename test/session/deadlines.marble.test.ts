@@ -186,7 +186,7 @@ describe('session: the connect dialogue in virtual time (marbles)', () => {
         const transport = fakeTransport(scheduler, { connect: 0, replies: {} });
         const full = (): Connection => {
           const { socket } = transport.open({ host: 'localhost', port: 25, implicitTls: false }, undefined);
-          (socket as unknown as FakeSocket).writableNeedDrain = true;
+          Object.assign(socket as unknown as FakeSocket, { writableNeedDrain: true, writableLength: 65_536 });
           return new Connection(socket, 'connect', { timeout: T, limits: resolveReplyLimits(), scheduler });
         };
         const stalled = full();
