@@ -377,7 +377,8 @@ export class Session implements SmtpSession {
     // Closed first, so that a caller who hears of the end and tries again sees a closed session.
     this.gone = true;
     if (this.state.status !== 'closed') this.transition({ status: 'closed' }, error);
-    this.queue.failAll(callsEndWith ?? new SmtpError('ESHUTDOWN', 'the session was closed'));
+    // Built only for calls still queued: an error captures a stack, and most sessions end by QUIT with none.
+    if (this.queue.length > 0) this.queue.failAll(callsEndWith ?? new SmtpError('ESHUTDOWN', 'the session was closed'));
   }
 
   private transition(step: Transition, error?: SmtpError): SessionState {
