@@ -58,7 +58,7 @@ interface Fault {
 }
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
