@@ -1,5 +1,9 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import type { TlsMode } from '../options';
+import { OUTBOX_USAGE, type OutboxCommand, parseOutbox } from './outbox-args';
+import { COMMON, UsageError, common, integer, parse, required } from './parse';
+
+export { UsageError };
 
 /** What `rx-smtp send` was asked to do. Paths are as given; nothing is read here. */
 export interface SendCommand {
@@ -39,24 +43,13 @@ export interface InfoCommand {
 }
 
 /** A parsed command line. */
-export type Command = SendCommand | ProbeCommand | InfoCommand;
-
-/**
- * A command line that cannot be run; `main` prints the message and the usage and exits with 64.
- *
- * @example
- * ```ts
- * throw new UsageError('--to is required');
- * ```
- */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export type Command = SendCommand | ProbeCommand | OutboxCommand | InfoCommand;
 
 /** The usage text, for `--help` and after a usage error. */
 export const USAGE = `Usage:
   rx-smtp send --server smtp://host:587 --user U --from A --to B [--to C] [options]
   rx-smtp probe smtp://host:port [--tls MODE] [--ca FILE]
+  rx-smtp outbox add|work|status|uncertain [options]
   rx-smtp --help | --version
 
 send options:
@@ -71,7 +64,7 @@ send options:
   --count N             send N copies through a pool of connections, with progress
   --mails FILE.jsonl    send one mail per line: {"from","to","subject","body"}, each optional
                         when given on the command line
-common options:
+${OUTBOX_USAGE}common options:
   --tls MODE            starttls (default), starttls-required, implicit or none
   --ca FILE             trust the CA certificate(s) in FILE as well as the system's
   --timeout SECONDS     give up on a reply after SECONDS (default 60)
@@ -81,17 +74,8 @@ Exit status: 0 sent, 64 usage, 65 bad --mails line, 66 unreadable file, 69 refus
 75 temporary failure (4xx, timeout, connection), 76 protocol error, 77 authentication refused.
 `;
 
-const TLS_MODES: readonly TlsMode[] = ['starttls', 'starttls-required', 'implicit', 'none'];
 /** A --count beyond this is a typo, not a test run. */
 const MAX_COUNT = 10_000_000;
-
-const COMMON = {
-  tls: { type: 'string' },
-  ca: { type: 'string' },
-  timeout: { type: 'string' },
-  verbose: { type: 'boolean', short: 'v' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
 
 const SEND_OPTIONS = {
   ...COMMON,
@@ -112,14 +96,14 @@ const PASSWORD_FLAG = /^--password(=|$)/;
 /**
  * Parses `rx-smtp`'s arguments (without `node` and the script). Throws {@link UsageError} for
  * anything that cannot run: an unknown command or option, a missing one, a bad value, or a
- * `--password` flag.
+ * `--password` flag. `env` gives what some commands default to (RX_SMTP_REDIS).
  *
  * @example
  * ```ts
  * parseCommandLine(['probe', 'smtp://localhost:2525']); // { command: 'probe', server: 'smtp://localhost:2525', verbose: false }
  * ```
  */
-export function parseCommandLine(argv: readonly string[]): Command {
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Command {
   if (argv.some((arg) => PASSWORD_FLAG.test(arg))) {
     throw new UsageError(
       '--password is not accepted: a password on the command line lands in shell history and in ps output; ' +
@@ -132,6 +116,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
       return parseSend(rest);
     case 'probe':
       return parseProbe(rest);
+    case 'outbox':
+      return parseOutbox(rest, env) ?? { command: 'help' };
     case '--help':
     case '-h':
     case 'help':
@@ -169,35 +155,4 @@ function parseProbe(args: string[]): Command {
   if (values.help === true) return { command: 'help' };
   if (positionals.length !== 1) throw new UsageError('probe takes exactly one server, e.g. rx-smtp probe smtp://mail.example.com:587');
   return { command: 'probe', server: positionals[0]!, verbose: values.verbose === true, ...common(values) };
-}
-
-function parse<T extends ParseArgsConfig['options']>(args: string[], options: T, allowPositionals: boolean) {
-  try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
-  } catch (err) {
-    // parseArgs's own messages are clear ("Unknown option '--frm'"); they only need the right type.
-    throw new UsageError((err as Error).message);
-  }
-}
-
-function common(values: { tls?: string; ca?: string; timeout?: string }): { tls?: TlsMode; ca?: string; timeout?: number } {
-  const out: { tls?: TlsMode; ca?: string; timeout?: number } = {};
-  if (values.tls !== undefined) {
-    if (!TLS_MODES.includes(values.tls as TlsMode)) throw new UsageError(`--tls must be one of ${TLS_MODES.join(', ')}`);
-    out.tls = values.tls as TlsMode;
-  }
-  if (values.ca !== undefined) out.ca = values.ca;
-  if (values.timeout !== undefined) out.timeout = integer(values.timeout, '--timeout', 2_147_483);
-  return out;
-}
-
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UsageError(`${flag} is required`);
-  return value;
-}
-
-function integer(text: string, flag: string, max: number): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > max) throw new UsageError(`${flag} must be a whole number from 1 to ${max}`);
-  return n;
 }

@@ -18,7 +18,7 @@ const BACKSPACE = ['\u007f', '\b'];
  * const password = await resolvePassword(command, io);
  * ```
  */
-export async function resolvePassword(command: SendCommand, io: CliIo): Promise<string | undefined> {
+export async function resolvePassword(command: Pick<SendCommand, 'user' | 'passwordFile'>, io: CliIo): Promise<string | undefined> {
   if (command.user === undefined) return undefined;
   if (command.passwordFile !== undefined) {
     const password = (await readText(command.passwordFile, io)).split(/\r?\n/, 1)[0]!;

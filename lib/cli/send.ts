@@ -2,7 +2,7 @@ import { type Observable, type ObservableInput, type Subscription, EMPTY, catchE
 import { SmtpError } from '../errors';
 import type { Mail, SendResult } from '../mail/mail';
 import type { SessionOptions } from '../options';
-import { type PoolOutcome, createPool } from '../pool';
+import { type PoolOptions, type PoolOutcome, createPool } from '../pool';
 import { createSession, type SmtpSession } from '../session';
 import type { SendCommand } from './args';
 import { failedOnAuth, sessionOptions, showTranscript } from './connect';
@@ -15,6 +15,7 @@ import { describeError, describeReply, reportError } from './report';
 
 /** swaks's habit: a message that says what it is, when the caller gave no text. */
 const DEFAULT_BODY = 'This is a test message sent by rx-smtp.\n';
+/** The Subject: of a message the caller gave none. */
 const DEFAULT_SUBJECT = 'rx-smtp test';
 
 /**
@@ -29,12 +30,7 @@ const DEFAULT_SUBJECT = 'rx-smtp test';
  */
 export async function runSend(command: SendCommand, io: CliIo): Promise<ExitCode> {
   const password = await resolvePassword(command, io);
-  const defaults: MailDefaults = {
-    to: command.to,
-    subject: command.subject ?? DEFAULT_SUBJECT,
-    body: command.body === undefined ? DEFAULT_BODY : await readText(command.body, io),
-    ...(command.from !== undefined && { from: command.from }),
-  };
+  const defaults = await mailDefaults(command, io);
   if (command.mails !== undefined) await assertReadable(command.mails);
   const options = await sessionOptions(command, io);
   const session = createSession(options);
@@ -60,7 +56,50 @@ export async function runSend(command: SendCommand, io: CliIo): Promise<ExitCode
   }
 }
 
-function mailsOf(command: SendCommand, defaults: MailDefaults): ObservableInput<Mail> {
+/**
+ * What the command line gives every mail: its recipients, sender, subject (default
+ * {@link DEFAULT_SUBJECT}) and body (`--body`'s file or standard input, default {@link DEFAULT_BODY}).
+ *
+ * @example
+ * ```ts
+ * const mail = composeMail((await mailDefaults(command, io)) as Required<MailDefaults>);
+ * ```
+ */
+export async function mailDefaults(command: { to: string[]; from?: string; subject?: string; body?: string }, io: CliIo): Promise<MailDefaults> {
+  return {
+    to: command.to,
+    subject: command.subject ?? DEFAULT_SUBJECT,
+    body: command.body === undefined ? DEFAULT_BODY : await readText(command.body, io),
+    ...(command.from !== undefined && { from: command.from }),
+  };
+}
+
+/**
+ * The pool options of a command line: its session options, its server and its credentials.
+ *
+ * @example
+ * ```ts
+ * const pool = createPool(poolOptions(command, await sessionOptions(command, io), password));
+ * ```
+ */
+export function poolOptions(command: { server: string; user?: string }, options: SessionOptions, password: string | undefined): PoolOptions {
+  return {
+    ...options,
+    server: command.server,
+    ...(command.user !== undefined && { username: command.user }),
+    ...(password !== undefined && { password }),
+  };
+}
+
+/**
+ * The mails of a many-message command: the `--mails` file's, or `--count` copies.
+ *
+ * @example
+ * ```ts
+ * for await (const mail of mailsOf(command, defaults)) await outbox.add(mail);
+ * ```
+ */
+export function mailsOf(command: { mails?: string; count?: number }, defaults: MailDefaults): Iterable<Mail> | AsyncIterable<Mail> {
   if (command.mails !== undefined) return mailsFromFile(command.mails, defaults);
   return copies(defaults as Required<MailDefaults>, command.count ?? 1);
 }
@@ -94,12 +133,7 @@ async function sendMany(
 ): Promise<ExitCode> {
   const progress = createProgress(io, command.count);
   const codes: ExitCode[] = [];
-  const pool = createPool({
-    ...options,
-    server: command.server,
-    ...(command.user !== undefined && { username: command.user }),
-    ...(password !== undefined && { password }),
-  });
+  const pool = createPool(poolOptions(command, options, password));
   const transcript = command.verbose
     ? pool.transcript$.subscribe((t) => io.stderr.write(`${t.connection} ${t.direction === 'client' ? 'C:' : 'S:'} ${t.line}\n`))
     : undefined;

@@ -20,7 +20,12 @@ export interface Delivery {
   /** Recipients the server accepted. */
   accepted: string[];
   /** Recipients the server refused, each with its reply on one line; the mail went to the others. */
-  rejected: { recipient: string; reply: string }[];
+  rejected: {
+    /** The address as given in the mail. */
+    recipient: string;
+    /** The server's refusal, on one line. */
+    reply: string;
+  }[];
   /** True when an operator resolved an uncertain mail as delivered: nothing was sent this time. */
   resolved?: true;
 }

@@ -43,8 +43,11 @@ export interface OutboxCounts {
  * ```
  */
 export interface UncertainMail {
+  /** The job's id. */
   id: string;
+  /** The mail's sender. */
   from: string;
+  /** The mail's recipients. */
   to: string[];
   /** When it became uncertain. */
   since: Date;
@@ -95,7 +98,7 @@ export interface Outbox {
 /**
  * Creates an outbox on the queue `name`. Nothing is sent until `work()` is subscribed.
  *
- * @throws {@link SmtpError} `EINVAL` for a bad option.
+ * @throws `SmtpError` `EINVAL` for a bad option.
  * @example
  * ```ts
  * const outbox = createOutbox({ connection: { host: 'redis.internal', port: 6379 }, name: 'transactional' });

@@ -17,16 +17,19 @@ import type { Delivery } from './fate';
  */
 export type OutboxOutcome =
   | (OutcomeBase & {
+      /** Delivered. */
       fate: 'delivered';
       /** What the server said. */
       delivery: Delivery;
     })
   | (OutcomeBase & {
+      /** Failed for good, or may have been delivered. */
       fate: 'permanent' | 'uncertain';
       /** Why. */
       error: SmtpError;
     })
   | (OutcomeBase & {
+      /** Failed for now. */
       fate: 'transient';
       /** Why. */
       error: SmtpError;
