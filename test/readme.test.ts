@@ -33,7 +33,9 @@ describe('README examples', function () {
     const blocks = [...readme.matchAll(/```ts\n([^]*?)```/g)].map((m) => m[1]!);
     expect(blocks.length).to.be.at.least(8);
     blocks.forEach((block, i) => {
-      const code = block.replaceAll("from 'rx-smtp/nodemailer'", "from '../../lib/nodemailer'").replaceAll("from 'rx-smtp'", "from '../../lib'");
+      const code = block
+        .replaceAll("from 'rx-smtp/nodemailer'", "from '../../lib/nodemailer'")
+        .replaceAll("from 'rx-smtp/outbox'", "from '../../lib/outbox'").replaceAll("from 'rx-smtp'", "from '../../lib'");
       // A block that defines one of the context's names keeps its own.
       const defined = new Set([...code.matchAll(/(?:const|let|function\*?)\s+(\w+)/g)].map((m) => m[1]));
       const context = CONTEXT.split('\n').filter((line) => !defined.has(/declare const (\w+)/.exec(line)?.[1] ?? ''));

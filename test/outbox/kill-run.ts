@@ -60,6 +60,8 @@ export interface KillReport {
 
 /** Three seconds of lock: well above any event-loop stall of a busy two-core machine, short enough for a test. */
 const DEFAULT_LOCK_MS = 3_000;
+/** A short run that has not finished in two minutes is stuck. */
+const DEFAULT_DEADLINE_MS = 120_000;
 /** How often the run looks at the counts to decide when to kill. */
 const COUNTS_INTERVAL_MS = 20;
 /** Adds in flight at once while the producer fills the queue. */
@@ -97,13 +99,14 @@ export async function runKillScenario(scenario: KillScenario): Promise<KillRepor
     await firstValueFrom(
       outbox.counts$.pipe(
         filter((c) => c.waiting + c.active + c.delayed === 0 && c.delivered + c.failed + c.uncertain === scenario.mails),
-        timeout(scenario.deadlineMs ?? 120_000),
+        timeout(scenario.deadlineMs ?? DEFAULT_DEADLINE_MS),
       ),
     );
     scenario.log?.('finished');
     await workers.stopAll();
     scenario.log?.('stopped');
-    await scenario.store.settled();
+    // Postfix's pipe delivery (tens of ms a mail) may still be storing what it accepted.
+    await scenario.store.settled(scenario.deadlineMs ?? DEFAULT_DEADLINE_MS);
     scenario.log?.('settled');
     const report = await judge(scenario, ids, outbox, queue, marked);
     return { ...report, seconds: (Date.now() - started) / 1000 };

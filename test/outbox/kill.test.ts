@@ -47,8 +47,8 @@ describe('outbox: kill -9 (short)', function () {
     });
     after(() => postfix?.stop());
 
-    it('3 workers × 300 mails, one worker killed 2 times: each mail once or uncertain', async () => {
-      expectKept(await runKillScenario({ redis: redis!, store: postfixStore(postfix!), mails: 300, workers: 3, kills: 2, redisRestarts: 0, seed: SEED + 1 }));
+    it('3 workers × 200 mails, one worker killed 2 times: each mail once or uncertain', async () => {
+      expectKept(await runKillScenario({ redis: redis!, store: postfixStore(postfix!), mails: 200, workers: 3, kills: 2, redisRestarts: 0, seed: SEED + 1 }));
     });
   });
 });

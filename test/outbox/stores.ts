@@ -13,14 +13,14 @@ import type { SmtpServerFixture } from '../fixtures/smtp-server';
  * @example
  * ```ts
  * const store = smtpServerStore(server);
- * await store.settled();
+ * await store.settled(60_000);
  * const copies = store.copies(); // id → how many times the server stored it
  * ```
  */
 export interface MailStore {
   port: number;
-  /** Resolves once every mail the server accepted is in its store. */
-  settled(): Promise<void>;
+  /** Resolves once every mail the server accepted is in its store; rejects after `timeoutMs`. */
+  settled(timeoutMs: number): Promise<void>;
   /** Every stored mail's outbox id, with how many times it was stored. */
   copies(): Map<string, number>;
 }
@@ -42,8 +42,6 @@ export function smtpServerStore(server: SmtpServerFixture): MailStore {
 }
 
 const execFileAsync = promisify(execFile);
-/** How long Postfix gets to deliver what it accepted: its pipe delivery takes tens of ms a mail. */
-const POSTFIX_SETTLE_MS = 60_000;
 /** How often to ask whether Postfix's queue is empty: it is another process, nothing to await. */
 const POSTFIX_POLL_MS = 100;
 // Captured at load: the servers run on real time.
@@ -54,13 +52,13 @@ export function postfixStore(postfix: SharedServer): MailStore {
   const mailDir = join(postfix.dir, 'mail');
   return {
     port: postfix.port,
-    async settled() {
-      const deadline = Date.now() + POSTFIX_SETTLE_MS;
+    async settled(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
       for (;;) {
         // postqueue -j prints one JSON line per queued mail, nothing when the queue is empty.
         const { stdout } = await execFileAsync('postqueue', ['-c', join(postfix.dir, 'etc'), '-j']);
         if (stdout.trim() === '') return;
-        if (Date.now() > deadline) throw new Error(`Postfix still has mail queued after ${POSTFIX_SETTLE_MS} ms`);
+        if (Date.now() > deadline) throw new Error(`Postfix still has mail queued after ${timeoutMs} ms`);
         await realDelay(POSTFIX_POLL_MS);
       }
     },
