@@ -13,7 +13,11 @@ export interface ProcessorContext {
   readonly pool: SmtpPool;
   /** Names this worker in its marks: host and process, unless the caller named it. */
   readonly workerName: string;
-  emit(outcome: OutboxOutcome): void;
+  /**
+   * Keeps the job's outcome until BullMQ has recorded the fate in Redis (its `completed` and
+   * `failed` events): an outcome seen is then one the queue will not contradict.
+   */
+  record(job: Job<OutboxJobData>, outcome: OutboxOutcome): void;
 }
 
 /**
@@ -80,25 +84,25 @@ async function markBeforeEndOfData(context: ProcessorContext, job: Job<OutboxJob
   if (!(await context.ledger.mark(job.id!, token, note))) throw new LockLost(`job ${job.id}: the lock was lost before the end of data; not sent`);
 }
 
-/** Emits the fate and hands it to BullMQ: returns (completed) or throws (retried, or failed for good). */
+/** Records the fate's outcome and hands the fate to BullMQ: returns (completed) or throws (retried, or failed for good). */
 async function settle(context: ProcessorContext, job: Job<OutboxJobData>, fate: Fate): Promise<Delivery> {
   const base = { id: job.id!, to: job.data.to, attempt: job.attemptsMade + 1 };
   switch (fate.kind) {
     case 'delivered':
-      context.emit({ ...base, fate: 'delivered', delivery: fate.delivery });
+      context.record(job, { ...base, fate: 'delivered', delivery: fate.delivery });
       return fate.delivery;
     case 'transient': {
       const retry = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
-      context.emit({ ...base, fate: 'transient', error: fate.error, retry });
+      context.record(job, { ...base, fate: 'transient', error: fate.error, retry });
       throw new TransientFailure(fate.error);
     }
     case 'uncertain':
       // Recorded before the job fails: a crash in between leaves it marked, so uncertain again.
       await context.ledger.recordUncertain(job.id!, describeFailure(fate.error));
-      context.emit({ ...base, fate: 'uncertain', error: fate.error });
+      context.record(job, { ...base, fate: 'uncertain', error: fate.error });
       throw new UnrecoverableError(`uncertain: ${describeFailure(fate.error)}`);
     case 'permanent':
-      context.emit({ ...base, fate: 'permanent', error: fate.error });
+      context.record(job, { ...base, fate: 'permanent', error: fate.error });
       throw new UnrecoverableError(describeFailure(fate.error));
   }
 }

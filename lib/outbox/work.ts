@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type ConnectionOptions, type Processor, Worker } from 'bullmq';
+import { type ConnectionOptions, type Job, type Processor, Worker } from 'bullmq';
 import { Observable, lastValueFrom } from 'rxjs';
 import { type PoolOptions, createPool } from '../pool';
 import { DEFAULT_MAX_CONNECTIONS } from '../pool/options';
@@ -76,8 +76,16 @@ export function work(context: WorkContext, poolOptions: PoolOptions, options: Wo
     const pool = createPool(poolOptions);
     // Its scripts run on the worker's own client, whose commands wait through a Redis restart.
     const ledger = new Ledger(() => worker.getBackend().client, (type) => worker.toKey(type));
-    const processor = outboxProcessor({ ledger, pool, workerName: resolved.name, emit: (outcome) => subscriber.next(outcome) });
+    // Keyed by the Job object BullMQ passes to the processor and then to its events.
+    const outcomes = new WeakMap<Job, OutboxOutcome>();
+    const processor = outboxProcessor({ ledger, pool, workerName: resolved.name, record: (job, outcome) => outcomes.set(job, outcome) });
     const worker = startWorker(context, resolved, processor);
+    // Emitted once the queue has recorded the fate; a job whose lock was lost has no outcome here.
+    const emit = (job: Job | undefined): void => {
+      const outcome = job === undefined ? undefined : outcomes.get(job);
+      if (outcome !== undefined) subscriber.next(outcome);
+    };
+    worker.on('completed', emit).on('failed', emit);
     void worker.run().catch((error: unknown) => subscriber.error(error));
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> =>

@@ -4,8 +4,9 @@ import { firstValueFrom } from 'rxjs';
 import { createOutbox } from '../../lib/outbox';
 import { closedPort } from '../fixtures/observe';
 import { type RedisFixture, startRedis } from '../fixtures/redis';
-import { type ScriptedServer, hello, scriptedServer } from '../fixtures/scripted-server';
+import { type ScriptedServer, scriptedServer } from '../fixtures/scripted-server';
 import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
+import { diesAfterEndOfData } from '../outbox/helpers';
 import { runCli } from './run';
 
 describe('rx-smtp outbox', function () {
@@ -57,14 +58,7 @@ describe('rx-smtp outbox', function () {
   });
 
   it('lists uncertain mails with their last line, and resolves them', async () => {
-    scripted = await scriptedServer([
-      ...hello(),
-      { expect: /^MAIL FROM:/, send: '250 Ok\r\n' },
-      { expect: /^RCPT TO:/, send: '250 Ok\r\n' },
-      { expect: 'DATA', send: '354 go ahead\r\n' },
-      { expectData: true },
-      { destroy: true },
-    ]);
+    scripted = await scriptedServer(diesAfterEndOfData());
     await add('--id', 'lost-reply');
     const work = await outbox('work', '--server', `smtp://127.0.0.1:${scripted.port}`, '--tls', 'none', '--until-empty');
     expect(work.stdout).to.match(/^failed 1 b@example\.test: uncertain, may have been delivered: /m);

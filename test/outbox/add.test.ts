@@ -4,18 +4,9 @@ import { filter, firstValueFrom, of } from 'rxjs';
 import { SmtpError } from '../../lib/errors';
 import { type OutboxCounts, createOutbox } from '../../lib/outbox';
 import { startSmtpServer } from '../fixtures/smtp-server';
-import { firstOutcomes, mail, outboxEnv, poolTo } from './helpers';
+import { firstOutcomes, mail, outboxEnv, poolTo, rejection } from './helpers';
 
 const ZERO: OutboxCounts = { waiting: 0, active: 0, delivered: 0, failed: 0, uncertain: 0, delayed: 0 };
-
-async function rejection(promise: Promise<unknown>): Promise<SmtpError> {
-  const error = await promise.then(
-    () => new Error('expected a rejection'),
-    (err: unknown) => err,
-  );
-  expect(error).to.be.instanceOf(SmtpError);
-  return error as SmtpError;
-}
 
 describe('outbox add', () => {
   const env = outboxEnv();

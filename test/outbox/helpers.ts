@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
 import { type Observable, firstValueFrom, take, toArray } from 'rxjs';
+import { SmtpError } from '../../lib/errors';
 import { type Outbox, type OutboxOptions, type OutboxOutcome, createOutbox } from '../../lib/outbox';
 import type { PoolOptions } from '../../lib/pool';
 import { type RedisFixture, startRedis } from '../fixtures/redis';
+import { type Step, hello } from '../fixtures/scripted-server';
 
 /**
  * What the outbox tests share: one Redis per test file, a fresh queue per test (so tests never see
@@ -65,4 +68,29 @@ export function firstOutcomes(work$: Observable<OutboxOutcome>, count: number): 
 /** Mail number `i` of a test. */
 export function mail(i: number, to = `rcpt${i}@example.test`): { from: string; to: string; body: string } {
   return { from: 'sender@example.test', to, body: `Subject: ${i}\r\n\r\nbody ${i}\r\n` };
+}
+
+/** The SmtpError a promise rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<SmtpError> {
+  const error = await promise.then(
+    () => new Error('expected a rejection'),
+    (err: unknown) => err,
+  );
+  expect(error).to.be.instanceOf(SmtpError);
+  return error as SmtpError;
+}
+
+/** One mail's transaction without PIPELINING: MAIL, RCPT, DATA, the content, and this reply to its end (none: no reply). */
+export function transaction(endOfDataReply?: string): Step[] {
+  return [
+    { expect: /^MAIL FROM:/, send: '250 2.1.0 Ok\r\n' },
+    { expect: /^RCPT TO:/, send: '250 2.1.5 Ok\r\n' },
+    { expect: 'DATA', send: '354 go ahead\r\n' },
+    { expectData: true, ...(endOfDataReply !== undefined && { send: endOfDataReply }) },
+  ];
+}
+
+/** A server that takes one mail's content and dies without answering its end of data: the mail is uncertain. */
+export function diesAfterEndOfData(): Step[] {
+  return [...hello(), ...transaction(), { destroy: true }];
 }

@@ -35,7 +35,7 @@ async function failure(promise: Promise<unknown>): Promise<Error> {
 describe('outbox processor', () => {
   it('sends nothing when its lock is gone at the mark (another worker has the job)', async () => {
     const f = fakes({ kind: 'fresh' }, false);
-    const process = outboxProcessor({ ledger: f.ledger, pool: f.pool, workerName: 'w', emit: (o) => f.outcomes.push(o) });
+    const process = outboxProcessor({ ledger: f.ledger, pool: f.pool, workerName: 'w', record: (_job, o) => f.outcomes.push(o) });
     const error = await failure(process(job, 'token'));
     expect(error.name).to.equal('LockLost');
     expect(f.given()).to.equal(0);
@@ -44,14 +44,14 @@ describe('outbox processor', () => {
 
   it('sends nothing when its lock is already gone as it claims the job', async () => {
     const f = fakes({ kind: 'lost' }, true);
-    const process = outboxProcessor({ ledger: f.ledger, pool: f.pool, workerName: 'w', emit: (o) => f.outcomes.push(o) });
+    const process = outboxProcessor({ ledger: f.ledger, pool: f.pool, workerName: 'w', record: (_job, o) => f.outcomes.push(o) });
     expect((await failure(process(job, 'token'))).name).to.equal('LockLost');
     expect(f.given()).to.equal(0);
   });
 
   it('sends nothing for a job an operator resolved as delivered: it completes', async () => {
     const f = fakes({ kind: 'resolved' }, true);
-    const process = outboxProcessor({ ledger: f.ledger, pool: f.pool, workerName: 'w', emit: (o) => f.outcomes.push(o) });
+    const process = outboxProcessor({ ledger: f.ledger, pool: f.pool, workerName: 'w', record: (_job, o) => f.outcomes.push(o) });
     expect(await process(job, 'token')).to.deep.include({ resolved: true, accepted: ['b@example.test'] });
     expect(f.given()).to.equal(0);
     expect(f.outcomes.map((o) => o.fate)).to.deep.equal(['delivered']);

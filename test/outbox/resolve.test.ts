@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { filter, firstValueFrom } from 'rxjs';
-import { SmtpError } from '../../lib/errors';
 import type { Outbox } from '../../lib/outbox';
-import { type ScriptedServer, hello, scriptedServer } from '../fixtures/scripted-server';
+import { type ScriptedServer, scriptedServer } from '../fixtures/scripted-server';
 import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
-import { firstOutcomes, mail, outboxEnv, poolTo } from './helpers';
+import { diesAfterEndOfData, firstOutcomes, mail, outboxEnv, poolTo, rejection } from './helpers';
 
 describe('outbox uncertain and resolve', () => {
   const env = outboxEnv();
@@ -18,28 +17,12 @@ describe('outbox uncertain and resolve', () => {
 
   /** An outbox with one uncertain mail: its connection died after the end of data. */
   async function withUncertain(id: string): Promise<Outbox> {
-    dying = await scriptedServer([
-      ...hello(),
-      { expect: /^MAIL FROM:/, send: '250 Ok\r\n' },
-      { expect: /^RCPT TO:/, send: '250 Ok\r\n' },
-      { expect: 'DATA', send: '354 go ahead\r\n' },
-      { expectData: true },
-      { destroy: true },
-    ]);
+    dying = await scriptedServer(diesAfterEndOfData());
     const outbox = env.outbox();
     await outbox.add(mail(1), { id });
     await firstOutcomes(outbox.work(poolTo(dying.port)), 1);
     server = await startSmtpServer();
     return outbox;
-  }
-
-  async function rejection(promise: Promise<unknown>): Promise<SmtpError> {
-    const error = await promise.then(
-      () => new Error('expected a rejection'),
-      (err: unknown) => err,
-    );
-    expect(error).to.be.instanceOf(SmtpError);
-    return error as SmtpError;
   }
 
   it("resolve(id, 'delivered') completes the job through the next worker, without sending it", async () => {
