@@ -162,12 +162,12 @@ class RedisOutbox implements Outbox {
 
   async uncertain(): Promise<UncertainMail[]> {
     const entries = [...(await this.ledger.uncertain())].sort(([, a], [, b]) => a.since - b.since);
-    const mails: UncertainMail[] = [];
-    for (const [id, entry] of entries) {
-      const job = await this.queue.getJob(id);
-      mails.push({ id, from: job?.data.from ?? '', to: job?.data.to ?? [], since: new Date(entry.since), lastLine: entry.lastLine });
-    }
-    return mails;
+    return Promise.all(
+      entries.map(async ([id, entry]) => {
+        const job = await this.queue.getJob(id);
+        return { id, from: job?.data.from ?? '', to: job?.data.to ?? [], since: new Date(entry.since), lastLine: entry.lastLine };
+      }),
+    );
   }
 
   async resolve(id: string, resolution: 'delivered' | 'retry'): Promise<void> {

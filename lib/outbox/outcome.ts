@@ -37,7 +37,14 @@ export type OutboxOutcome =
       retry: boolean;
     });
 
-/** What every outcome says of its job. */
+/**
+ * What every outcome says of its job.
+ *
+ * @example
+ * ```ts
+ * const line = (o: OutcomeBase) => `${o.id} to ${o.to.join(', ')}, attempt ${o.attempt}`;
+ * ```
+ */
 export interface OutcomeBase {
   /** The job's id (the caller's, or the one the outbox gave it). */
   id: string;

@@ -51,4 +51,7 @@ async function main(): Promise<void> {
   process.exitCode = reports.every((r) => r.violations.length === 0) ? 0 : 1;
 }
 
-void main();
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

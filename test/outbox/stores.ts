@@ -42,6 +42,8 @@ export function smtpServerStore(server: SmtpServerFixture): MailStore {
 }
 
 const execFileAsync = promisify(execFile);
+/** postqueue -j prints about 200 bytes a queued mail: room for the 10,000 of the soak, and more. */
+const POSTQUEUE_MAX_BYTES = 64 * 1024 * 1024;
 /** How often to ask whether Postfix's queue is empty: it is another process, nothing to await. */
 const POSTFIX_POLL_MS = 100;
 // Captured at load: the servers run on real time.
@@ -56,7 +58,7 @@ export function postfixStore(postfix: SharedServer): MailStore {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         // postqueue -j prints one JSON line per queued mail, nothing when the queue is empty.
-        const { stdout } = await execFileAsync('postqueue', ['-c', join(postfix.dir, 'etc'), '-j']);
+        const { stdout } = await execFileAsync('postqueue', ['-c', join(postfix.dir, 'etc'), '-j'], { maxBuffer: POSTQUEUE_MAX_BYTES });
         if (stdout.trim() === '') return;
         if (Date.now() > deadline) throw new Error(`Postfix still has mail queued after ${timeoutMs} ms`);
         await realDelay(POSTFIX_POLL_MS);
