@@ -1,4 +1,4 @@
-import { filter, firstValueFrom } from 'rxjs';
+import { NEVER, filter, fromEvent, lastValueFrom, merge, take, tap } from 'rxjs';
 import type { OutboxOutcome } from '../outbox';
 import type { PoolOptions } from '../pool';
 import { sessionOptions } from './connect';
@@ -31,22 +31,19 @@ export async function runOutboxWork(command: OutboxWorkCommand, io: CliIo): Prom
   const outbox = openOutbox(command);
   const progress = createProgress(io, undefined);
   const codes: ExitCode[] = [];
+  const empty$ = outbox.counts$.pipe(filter((c) => c.waiting + c.active + c.delayed === 0));
+  const stop$ = merge(fromEvent(process, 'SIGINT'), fromEvent(process, 'SIGTERM'), command.untilEmpty ? empty$ : NEVER).pipe(take(1));
+  const work$ = outbox.work(pool, command.concurrency === undefined ? {} : { concurrency: command.concurrency });
+  const done = lastValueFrom(work$.pipe(tap((outcome) => record(outcome, (event) => progress.record(event), codes))), { defaultValue: undefined });
+  // Stopping is closing the outbox: the worker takes no more jobs, the ones it holds finish and
+  // are shown, then work$ completes. (Unsubscribing would stop as well, but hide those last ones.)
+  const stopper = stop$.subscribe({ next: () => void outbox.close(), error: () => undefined });
   try {
-    await new Promise<void>((resolve, reject) => {
-      const subscription = outbox
-        .work(pool, command.concurrency === undefined ? {} : { concurrency: command.concurrency })
-        .subscribe({ next: (outcome) => record(outcome, progress.record.bind(progress), codes), error: reject });
-      const stop = (): void => {
-        process.off('SIGINT', stop).off('SIGTERM', stop);
-        subscription.unsubscribe();
-        void outbox.close().then(resolve, reject);
-      };
-      process.once('SIGINT', stop).once('SIGTERM', stop);
-      if (command.untilEmpty) void firstValueFrom(outbox.counts$.pipe(filter((c) => c.waiting + c.active + c.delayed === 0))).then(stop, reject);
-    });
+    await done;
   } finally {
-    progress.finish();
+    stopper.unsubscribe();
     await outbox.close();
+    progress.finish();
   }
   return worstExitCode(codes);
 }
