@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { filter, firstValueFrom } from 'rxjs';
@@ -21,8 +21,8 @@ import { startSmtpSink } from './servers';
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 /** `--everysec`: Redis fsyncs its append-only file once a second instead of at every write. */
 const APPENDFSYNC = process.argv.includes('--everysec') ? 'everysec' : 'always';
-const MAILS = QUICK ? 1_000 : 4_000;
-const ROUNDS = QUICK ? 1 : 3;
+const MAILS = QUICK ? 1_000 : 3_000;
+const ROUNDS = QUICK ? 1 : 5;
 const WORKERS = [1, 2, 4];
 /** Adds in flight at once while filling the queue. */
 const ADD_BATCH = 200;
@@ -35,13 +35,13 @@ async function main(): Promise<void> {
   const redis = await startRedis({ appendfsync: APPENDFSYNC });
   if (redis === null) throw new Error('redis-server is not installed (apt-get install redis-server)');
   const sink = await startSmtpSink(console.error);
-  const rates = new Map<number, number[]>(WORKERS.map((k) => [k, []]));
+  const rates = new Map<number, Measurement[]>(WORKERS.map((k) => [k, []]));
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const workers of WORKERS) {
-        const rate = await measure(createOutbox, redis, sink.port, workers, `bench-${round}-${workers}`);
-        rates.get(workers)!.push(rate);
-        console.error(`round ${round}: ${workers} worker process(es): ${Math.round(rate)} mails/s`);
+        const m = await measure(createOutbox, redis, sink.port, workers, `bench-${round}-${workers}`);
+        rates.get(workers)!.push(m);
+        console.error(`round ${round}: ${workers} worker process(es): ${Math.round(m.rate)} mails/s, CPU ${m.workerCpuMs.toFixed(2)} ms (workers) + ${m.redisCpuMs.toFixed(2)} ms (Redis) a mail`);
       }
     }
   } finally {
@@ -57,7 +57,7 @@ async function measure(
   sinkPort: number,
   workers: number,
   queue: string,
-): Promise<number> {
+): Promise<Measurement> {
   const outbox = createOutbox({ connection: redis.connection, name: queue, countsIntervalMs: 20 });
   const children: ChildProcess[] = [];
   try {
@@ -65,14 +65,39 @@ async function measure(
       await Promise.all(Array.from({ length: Math.min(ADD_BATCH, MAILS - i) }, () => outbox.add({ from: 'bench@example.test', to: 'sink@example.test', body: BODY })));
     }
     for (let i = 0; i < workers; i++) children.push(await startChild({ redisPort: redis.port, queue, sinkPort }));
+    const pids = children.map((child) => child.pid!);
+    const before = { workers: cpuMs(pids), redis: cpuMs([redis.pid()]) };
     const started = performance.now();
     for (const child of children) child.stdin!.write('go\n');
     await firstValueFrom(outbox.counts$.pipe(filter((c) => c.delivered === MAILS)));
-    return MAILS / ((performance.now() - started) / 1000);
+    const rate = MAILS / ((performance.now() - started) / 1000);
+    return { rate, workerCpuMs: (cpuMs(pids) - before.workers) / MAILS, redisCpuMs: (cpuMs([redis.pid()]) - before.redis) / MAILS };
   } finally {
     await Promise.all(children.map(stop));
     await outbox.close();
   }
+}
+
+/** One measurement: the rate, and the CPU time a mail cost in the workers and in Redis. */
+interface Measurement {
+  rate: number;
+  workerCpuMs: number;
+  redisCpuMs: number;
+}
+
+/** Linux's clock ticks a second (`getconf CLK_TCK`), the unit of /proc/PID/stat's CPU times. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** User plus system CPU time of these processes so far, in ms (fields 14 and 15 of /proc/PID/stat). */
+function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 function startChild(config: { redisPort: number; queue: string; sinkPort: number }): Promise<ChildProcess> {
@@ -91,16 +116,24 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-function report(rates: Map<number, number[]>, sink: string): void {
-  const one = median(rates.get(1)!);
+function report(rates: Map<number, Measurement[]>, sink: string): void {
+  const one = median(rates.get(1)!.map((m) => m.rate));
   const rows = WORKERS.map((k) => {
-    const rate = median(rates.get(k)!);
-    return { workers: k, mailsPerSecond: Math.round(rate), vsOne: Number((rate / one).toFixed(2)), rounds: rates.get(k)!.map(Math.round) };
+    const ms = rates.get(k)!;
+    const rate = median(ms.map((m) => m.rate));
+    const workerCpuMs = median(ms.map((m) => m.workerCpuMs));
+    const redisCpuMs = median(ms.map((m) => m.redisCpuMs));
+    return { workers: k, mailsPerSecond: Math.round(rate), vsOne: Number((rate / one).toFixed(2)), workerCpuMs, redisCpuMs, rounds: ms.map((m) => Math.round(m.rate)) };
   });
-  const machine = { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, server: sink, rxSmtp: rxOrigin(), mails: MAILS, rounds: ROUNDS, appendfsync: APPENDFSYNC };
-  console.log('| worker processes | mails/s | vs 1 |');
-  console.log('|---|---|---|');
-  for (const row of rows) console.log(`| ${row.workers} | ${row.mailsPerSecond.toLocaleString('en-US')} | ${row.vsOne.toFixed(2)}x |`);
+  const cores = os.cpus().length;
+  const machine = { cores, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version, server: sink, rxSmtp: rxOrigin(), mails: MAILS, rounds: ROUNDS, appendfsync: APPENDFSYNC };
+  console.log('| worker processes | mails/s | vs 1 | CPU a mail: workers + Redis | ceiling on these cores |');
+  console.log('|---|---|---|---|---|');
+  for (const row of rows) {
+    const cpu = row.workerCpuMs + row.redisCpuMs;
+    const ceiling = Math.round((cores * 1000) / cpu);
+    console.log(`| ${row.workers} | ${row.mailsPerSecond.toLocaleString('en-US')} | ${row.vsOne.toFixed(2)}x | ${row.workerCpuMs.toFixed(2)} + ${row.redisCpuMs.toFixed(2)} ms | ${ceiling.toLocaleString('en-US')}/s |`);
+  }
   console.log(JSON.stringify(machine));
   if (!QUICK) writeFileSync(path.join(__dirname, `outbox-results-${APPENDFSYNC}.json`), `${JSON.stringify({ machine, rows }, null, 2)}\n`);
 }
