@@ -28,7 +28,7 @@ export interface WorkOptions {
   concurrency?: number;
   /**
    * How long a job's lock lasts without renewal, in ms (BullMQ's `lockDuration`); the worker renews
-   * it every half of that. A worker that dies leaves its jobs for others after about 1.5 × this.
+   * it every half of that. A worker that dies leaves its jobs to others within one and a half times this.
    * Default 30 000.
    */
   lockMs?: number;

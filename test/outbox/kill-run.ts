@@ -30,7 +30,7 @@ export interface KillScenario {
   /** Restarts of Redis, at random points of the run. */
   redisRestarts: number;
   seed: number;
-  /** Lock duration of the workers: a killed worker's jobs go to others about 1.5 × this later. */
+  /** Lock duration of the workers: a killed worker's jobs go to others within 1.5 × this. */
   lockMs?: number;
   /** Connections of each worker's pool. */
   maxConnections?: number;
