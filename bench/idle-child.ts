@@ -1,6 +1,7 @@
 /**
  * `count` idle connected sessions of one client in a fresh process started with `--expose-gc`:
- * the heap they hold, per session, after full collections. Prints
+ * the heap they hold, per session, after full collections. `rx` loads the build named by
+ * `BENCH_RX_BUILD` (this tree's by default). Prints
  * `{"heapPerSession":…,"connected":…,"failed":…}` (bytes).
  *
  * @example
@@ -11,6 +12,7 @@
 import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SmtpSession } from '../lib/index';
 import { nmConnect, nmQuit, rxConnect, rxQuit } from './peers';
+import { loadRx } from './rx';
 
 /** Sessions opened at once: the server's listen backlog takes this many comfortably. */
 const CONNECT_WAVE = 100;
@@ -21,8 +23,8 @@ interface Client<T> {
 }
 
 const clients: { rx: Client<SmtpSession>; nodemailer: Client<SMTPConnection> } = {
-  rx: { open: (port) => rxConnect(port), close: rxQuit },
-  nodemailer: { open: nmConnect, close: nmQuit },
+  rx: { open: (port) => rxConnect(loadRx(), port), close: (session) => rxQuit(session) },
+  nodemailer: { open: (port) => nmConnect(port), close: nmQuit },
 };
 
 function collect(): number {

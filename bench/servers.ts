@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import type { SinkCounts } from './sinks/mini-sink';
 
 /**
  * A server the figures run against, and how to stop it.
@@ -81,6 +82,18 @@ export async function startSmtpSink(log: (line: string) => void): Promise<BenchS
 }
 
 /**
+ * A mini sink in a child process, which can be asked what it counted.
+ *
+ * @example
+ * ```ts
+ * const { resumed } = await sink.counts();
+ * ```
+ */
+export interface ChildSink extends BenchServer {
+  counts(): Promise<SinkCounts>;
+}
+
+/**
  * The mini sink (`bench/sinks/child.ts`) in its own process, with these flags.
  *
  * @example
@@ -88,36 +101,70 @@ export async function startSmtpSink(log: (line: string) => void): Promise<BenchS
  * const auth = await startChildSink(['--pipelining', '--auth']);
  * ```
  */
-export async function startChildSink(flags: string[], kind = 'mini-sink (child process)'): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'sinks', 'child.ts'), ...flags], {
-    stdio: ['pipe', 'pipe', 'inherit'],
+export async function startChildSink(flags: string[], kind = 'mini-sink (child process)'): Promise<ChildSink> {
+  const { port, stop, ask } = await startChildServer(path.join('sinks', 'child.ts'), flags);
+  return { port, kind, stop, counts: async () => JSON.parse(await ask('counts')) as SinkCounts };
+}
+
+/**
+ * The delaying proxy (`bench/latency/proxy-child.ts`) in its own process, in front of a server on
+ * 127.0.0.1: every chunk each way `rttMs / 2` late.
+ *
+ * @example
+ * ```ts
+ * const far = await startChildProxy(sink, 10); // connect to far.port
+ * ```
+ */
+export async function startChildProxy(target: BenchServer, rttMs: number): Promise<BenchServer> {
+  const { port, stop } = await startChildServer(path.join('latency', 'proxy-child.ts'), ['--target', String(target.port), '--rtt', String(rttMs)]);
+  return { port, kind: `${target.kind} behind a ${rttMs} ms RTT proxy`, stop };
+}
+
+/**
+ * A script of `bench/` that serves in its own process: it prints `{"port":N}` once listening,
+ * answers each question line on stdin with one line, and exits when stdin closes.
+ */
+async function startChildServer(script: string, args: string[]): Promise<{ port: number; stop(): Promise<void>; ask(question: string): Promise<string> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, script), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting: ((line: string) => void)[] = [];
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    for (let lf = out.indexOf('\n'); lf !== -1; lf = out.indexOf('\n')) {
+      waiting.shift()?.(out.slice(0, lf));
+      out = out.slice(lf + 1);
+    }
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const newline = out.indexOf('\n');
-      if (newline !== -1) resolve((JSON.parse(out.slice(0, newline)) as { port: number }).port);
+  const listening = new Promise<string>((resolve, reject) => {
+    waiting.push(resolve);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before listening`)));
+  });
+  const port = (JSON.parse(await listening) as { port: number }).port;
+  const ask = (question: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`${script} has exited: nobody to ask ${question}`));
+      waiting.push(resolve);
+      child.stdin!.write(`${question}\n`);
     });
-    child.once('exit', (code) => reject(new Error(`the sink exited with ${code} before listening`)));
-  });
-  return { port, kind, stop: () => stopChild(child) };
+  return { port, stop: () => stopChild(child), ask };
 }
 
 /** A figure's child process that runs longer than this is stuck: it is killed and the run fails. */
 const CHILD_TIMEOUT_MS = 120_000;
 
 /**
- * Runs a script of `bench/` in a fresh Node process and returns the JSON it prints last.
+ * Runs a script of `bench/` in a fresh Node process (with `env` added to this one's) and returns
+ * the JSON it prints last.
  *
  * @example
  * ```ts
  * const run = await runChild<{ mbPerSecond: number }>('stream-child.ts', ['rx', String(port), '100']);
  * ```
  */
-export function runChild<T>(script: string, args: string[], nodeFlags: string[] = []): Promise<T> {
+export function runChild<T>(script: string, args: string[], nodeFlags: string[] = [], env: Record<string, string> = {}): Promise<T> {
   const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(__dirname, script), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
   });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));

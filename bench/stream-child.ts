@@ -1,7 +1,8 @@
 /**
  * One streamed message of `megabytes` MB through a fresh process, so that its peak RSS growth is
- * its own: `rx` streams it through `session.send()`, `raw` writes the same chunks to a plain socket
- * after a pipelined envelope (the ceiling: no encoding, no checks). Prints
+ * its own: `rx` streams it through `session.send()` (of the build named by `BENCH_RX_BUILD`, this
+ * tree's by default), `raw` writes the same chunks to a plain socket after a pipelined envelope
+ * (the ceiling: no encoding, no checks). Prints
  * `{"mbPerSecond":…,"peakRssGrowth":…}` (bytes).
  *
  * @example
@@ -13,6 +14,7 @@ import * as net from 'node:net';
 import { lastValueFrom } from 'rxjs';
 import { FROM, HOST, TO, rxConnect, rxQuit } from './peers';
 import { onFinalLines } from './raw-lines';
+import { loadRx } from './rx';
 
 /** Size of each chunk the source yields: what a file stream reads at a time. */
 const CHUNK_BYTES = 64 * 1024;
@@ -35,7 +37,7 @@ async function* chunks(total: number): AsyncIterable<Uint8Array> {
 }
 
 async function rx(port: number, bytes: number): Promise<number> {
-  const session = await rxConnect(port);
+  const session = await rxConnect(loadRx(), port);
   const start = performance.now();
   await lastValueFrom(session.send({ from: FROM, to: TO, body: chunks(bytes) }));
   const elapsed = performance.now() - start;

@@ -1,22 +1,57 @@
-import { type MonoTypeOperatorFunction, Observable } from 'rxjs';
+import { type MonoTypeOperatorFunction, Observable, fromEvent, share, take } from 'rxjs';
 import { SmtpError } from './errors';
-import type { SmtpSession } from './session';
 
-/** Per-call options of the operations that take a signal. */
-export interface CallOptions {
-  /** Aborting it cancels the call, as unsubscribing would, and the call errors with `ECANCELED`. */
-  signal?: AbortSignal;
+/**
+ * The error of an aborted call; the signal's reason is its cause.
+ *
+ * @example
+ * ```ts
+ * subscriber.error(abortError(signal)); // ECANCELED
+ * ```
+ */
+export function abortError(signal: AbortSignal): SmtpError {
+  return new SmtpError('ECANCELED', 'the operation was aborted', { cause: signal.reason });
+}
+
+/** One shared 'abort' listener per signal, however many calls watch it. */
+const watched = new WeakMap<AbortSignal, Observable<void>>();
+
+/**
+ * Emits once (at once if it already has) when the signal aborts, then completes. Every subscriber
+ * shares one listener on the signal, so fifty calls under one signal add one listener, not fifty
+ * (and no `MaxListenersExceededWarning`); it is removed when the last subscriber leaves.
+ *
+ * @example
+ * ```ts
+ * aborted$(signal).subscribe(() => ledger.abort(abortError(signal)));
+ * ```
+ */
+export function aborted$(signal: AbortSignal): Observable<void> {
+  if (signal.aborted) return new Observable<void>((subscriber) => (subscriber.next(), subscriber.complete()));
+  let shared = watched.get(signal);
+  if (shared === undefined) {
+    shared = new Observable<void>((subscriber) =>
+      fromEvent(signal, 'abort')
+        .pipe(take(1))
+        .subscribe(() => {
+          subscriber.next();
+          subscriber.complete();
+        }),
+    ).pipe(share());
+    watched.set(signal, shared);
+  }
+  return shared;
 }
 
 /**
  * Ties an Observable to an `AbortSignal`: when the signal aborts, the source is unsubscribed (which
  * is how every rx-smtp operation cancels safely) and the result errors with `ECANCELED`, the
- * signal's reason as its cause. The listener is removed when the result ends, either way.
+ * signal's reason as its cause. The listener goes when the result ends, either way.
  *
  * @example
  * ```ts
  * const controller = new AbortController();
- * session.send(mail).pipe(abortable(controller.signal)).subscribe({ error: (e) => console.log(e.code) });
+ * session.noop().pipe(abortable(controller.signal)).subscribe({ error: (e) => console.log(e.code) });
  * controller.abort(); // ECANCELED
  * ```
  */
@@ -24,43 +59,8 @@ export function abortable<T>(signal: AbortSignal | undefined): MonoTypeOperatorF
   if (signal === undefined) return (source) => source;
   return (source) =>
     new Observable<T>((subscriber) => {
-      if (signal.aborted) {
-        subscriber.error(abortError(signal));
-        return undefined;
-      }
-      const onAbort = (): void => subscriber.error(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      const subscription = source.subscribe(subscriber);
-      return () => {
-        signal.removeEventListener('abort', onAbort);
-        subscription.unsubscribe();
-      };
+      const abort = aborted$(signal).subscribe(() => subscriber.error(abortError(signal)));
+      if (!subscriber.closed) abort.add(source.subscribe(subscriber));
+      return abort;
     });
-}
-
-/** The error of an aborted call; the signal's reason is its cause. */
-export function abortError(signal: AbortSignal): SmtpError {
-  return new SmtpError('ECANCELED', 'the operation was aborted', { cause: signal.reason });
-}
-
-/**
- * `SessionOptions.signal`: aborting it disposes the session, and calls still waiting (a connect, a
- * send) error with `ECANCELED`. The listener goes when the session is disposed (its `state$`
- * completes), by the signal or otherwise.
- *
- * @example
- * ```ts
- * const session = disposeOnAbort(new Session(options), options.signal);
- * ```
- */
-export function disposeOnAbort<T extends SmtpSession & { dispose(aborted?: SmtpError): void }>(session: T, signal: AbortSignal | undefined): T {
-  if (signal === undefined) return session;
-  if (signal.aborted) {
-    session.dispose();
-    return session;
-  }
-  const onAbort = (): void => session.dispose(abortError(signal));
-  signal.addEventListener('abort', onAbort, { once: true });
-  session.state$.subscribe({ complete: () => signal.removeEventListener('abort', onAbort) });
-  return session;
 }

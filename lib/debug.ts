@@ -1,12 +1,19 @@
 import { debuglog } from 'node:util';
+import type { Observable } from 'rxjs';
 import type { SessionState } from './dialogue/transition';
-import type { SmtpSession } from './session';
+import type { TranscriptLine } from './transport/transcript';
 
 // NODE_DEBUG=rx-smtp turns it on; Node reads the variable once, at start-up.
 const log = debuglog('rx-smtp');
 
 /** Numbers sessions in the log, so that the lines of a pool's connections can be told apart. */
 let lastSessionId = 0;
+
+/** What {@link traced} reads of a session. */
+export interface Traceable {
+  readonly state$: Observable<SessionState>;
+  readonly transcript$: Observable<TranscriptLine>;
+}
 
 /**
  * Logs a session's state transitions and its transcript through `util.debuglog('rx-smtp')`, when
@@ -22,7 +29,7 @@ let lastSessionId = 0;
  * const session = traced(new Session(options));
  * ```
  */
-export function traced<T extends SmtpSession>(session: T): T {
+export function traced<T extends Traceable>(session: T): T {
   if (!log.enabled) return session;
   const id = ++lastSessionId;
   session.state$.subscribe((state) => log('session %d state %s', id, describeState(state)));

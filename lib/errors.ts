@@ -1,25 +1,7 @@
-import type { Mail, SendResult } from './mail/mail';
+export type { SmtpErrorCode } from './error-codes';
+import { type SmtpErrorCode, isSmtpErrorCode } from './error-codes';
 import { formatReply, type SmtpReply } from './reply/reply';
 import { sanitize } from './reply/sanitize';
-
-/**
- * The stable error codes that rx-smtp itself produces. Socket and TLS errors keep their own codes
- * (`ECONNREFUSED`, `ECONNRESET`, `DEPTH_ZERO_SELF_SIGNED_CERT`, ...).
- */
-export type SmtpErrorCode =
-  | 'EINVAL' // bad argument, option or session (detected before anything is written)
-  | 'EISCONN' // the session is already connected
-  | 'EINPROGRESS' // a connect (or transaction) is already running on this session
-  | 'EPERM' // the call needs a state the session is not in
-  | 'ESERVERPERM' // the server answered 5xx
-  | 'ESERVERTEMP' // the server answered 4xx
-  | 'ESERVERSYNC' // client and server are out of step; the session was closed
-  | 'ETIMEDOUT' // no complete reply in time
-  | 'ESHUTDOWN' // the server closed the connection unexpectedly
-  | 'ENOTSUP' // the request needs something the server does not offer
-  | 'EPROTO' // the server broke the authentication protocol (e.g. a wrong SCRAM server signature)
-  | 'EMSGSIZE' // the message is larger than the server accepts
-  | 'ECANCELED'; // an AbortSignal aborted the call (or the session)
 
 /** Everything an {@link SmtpError} is made from; it is complete when created and never patched. */
 export interface SmtpErrorDetails {
@@ -44,14 +26,14 @@ export interface SmtpErrorDetails {
  * ```
  */
 export class SmtpError extends Error {
-  /** A stable code: one of {@link SmtpErrorCode}, or a socket/TLS error's own code. */
-  readonly code: string;
+  /** A stable code: see {@link SmtpErrorCode}. */
+  readonly code: SmtpErrorCode;
   /** The server reply behind the error, if any. */
   readonly reply?: SmtpReply;
   /** The command the reply answered, redacted. */
   readonly command?: string;
 
-  constructor(code: string, message: string, details: SmtpErrorDetails = {}) {
+  constructor(code: SmtpErrorCode, message: string, details: SmtpErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'SmtpError';
     this.code = code;
@@ -73,10 +55,11 @@ export function replyError(reply: SmtpReply, command: string | undefined): SmtpE
   return new SmtpError('ESERVERSYNC', `Unexpected reply${after}: ${text}`, { reply, command });
 }
 
-/** Wraps a socket or TLS error, keeping its own code (or EIO when it has none). */
+/** Wraps a socket or TLS error, keeping its own code when it is a known one (else `EIO`, the error kept as the cause). */
 export function socketError(err: Error & { code?: string }): SmtpError {
   if (err instanceof SmtpError) return err;
-  return new SmtpError(err.code ?? 'EIO', err.message, { cause: err });
+  const code = err.code !== undefined && isSmtpErrorCode(err.code) ? err.code : 'EIO';
+  return new SmtpError(code, err.message, { cause: err });
 }
 
 /** True for errors after which the client and server can still talk (so QUIT is worth sending). */
@@ -85,44 +68,13 @@ export function isInSync(err: unknown): boolean {
 }
 
 /**
- * The error that ends a `sendAll` when the session itself failed (`ESHUTDOWN`, `ETIMEDOUT`,
- * `ESERVERSYNC`, a socket error...). It accounts for every mail that had no outcome yet, so a caller
- * can retry exactly the right ones: `notSent` are safe to send again, `uncertain` may have been
- * delivered.
+ * Any thrown value as an {@link SmtpError}: itself when it is one, else `EIO` with it as the cause.
  *
  * @example
  * ```ts
- * session.sendAll(mails).subscribe({
- *   error: (err) => {
- *     if (err instanceof SendAllError) retry(err.notSent);
- *   },
- * });
+ * catchError((err) => throwError(() => asSmtpError(err)));
  * ```
  */
-export class SendAllError extends SmtpError {
-  /** Mails the server accepted (each was also emitted as an outcome). */
-  readonly delivered: readonly SendResult[];
-  /** Mails whose end of data was sent but whose final reply never came: they may have been delivered. */
-  readonly uncertain: readonly Mail[];
-  /** Mails whose end of data was never sent, even if their MAIL/RCPT went out: safe to retry. */
-  readonly notSent: readonly Mail[];
-
-  constructor(
-    cause: SmtpError,
-    accounts: {
-      delivered: readonly SendResult[];
-      uncertain: readonly Mail[];
-      notSent: readonly Mail[];
-    },
-  ) {
-    super(
-      cause.code,
-      `${cause.message} (delivered ${accounts.delivered.length}, uncertain ${accounts.uncertain.length}, not sent ${accounts.notSent.length})`,
-      { cause, ...(cause.reply && { reply: cause.reply }), ...(cause.command !== undefined && { command: cause.command }) },
-    );
-    this.name = 'SendAllError';
-    this.delivered = accounts.delivered;
-    this.uncertain = accounts.uncertain;
-    this.notSent = accounts.notSent;
-  }
+export function asSmtpError(err: unknown): SmtpError {
+  return err instanceof SmtpError ? err : new SmtpError('EIO', err instanceof Error ? err.message : String(err), { cause: err });
 }

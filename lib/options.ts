@@ -1,4 +1,8 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { type SchedulerLike, asyncScheduler } from 'rxjs';
+import { DEFAULT_WINDOW_BYTES, DEFAULT_WINDOW_MAILS } from './send/window';
+import { TlsSessionCache } from './transport/tls-sessions';
+import { type Transport, nodeTransport } from './transport/transport';
 import { SmtpError } from './errors';
 import { DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_LINES, DEFAULT_MAX_REPLY_BYTES } from './reply/reply-parser';
 
@@ -45,7 +49,55 @@ export interface SessionOptions {
   maxReplyBytes?: number;
   /** Aborting it disposes the session: the connection closes at once and every call in flight ends. */
   signal?: AbortSignal;
+  /**
+   * How far to pipeline when the server offers PIPELINING (RFC 2920). Default `'across-mails'`: a
+   * mail's commands in one write, and the next mail's behind its end of data, one round trip per
+   * message. `'within-mail'` waits for each end-of-data reply before the next MAIL, for servers that
+   * refuse commands sent behind it (a session finds that out by itself and switches, but the first
+   * such mail costs a round trip). `'off'`: lock-step, each command after the reply to the one before.
+   */
+  pipelining?: PipeliningMode;
+  /**
+   * Bounds of the CHUNKING window (mails written whole before their replies are read, see the
+   * README): at most `mails` of them and `bytes` of their content at once. Each is a mail that
+   * becomes uncertain if the connection fails, so `mails` is also the most uncertain mails a
+   * connection failure can leave. Defaults: {@link DEFAULT_WINDOW_MAILS}, {@link DEFAULT_WINDOW_BYTES}.
+   */
+  window?: WindowOptions;
+  /** Where timeouts run: RxJS's `asyncScheduler` by default; a test passes its `TestScheduler` to run deadlines in virtual time. */
+  scheduler?: SchedulerLike;
+  /**
+   * The TLS sessions this session may resume and adds to: by default its own, so that connecting
+   * again to the same server skips the full handshake (see `state.tls.resumed`); pass one cache to
+   * several sessions to share them (a pool shares one among its connections).
+   */
+  tlsSessions?: TlsSessionCache;
 }
+
+/**
+ * Bounds of the CHUNKING window (see `SessionOptions.window`).
+ *
+ * @example
+ * ```ts
+ * const window: WindowOptions = { mails: 16, bytes: 1024 * 1024 };
+ * ```
+ */
+export interface WindowOptions {
+  /** Most mails written whole and not answered yet: also the most a connection failure can leave uncertain. */
+  mails?: number;
+  /** Most octets of content of those mails (one mail always fits in an empty window). */
+  bytes?: number;
+}
+
+/**
+ * How far commands are pipelined (RFC 2920):
+ * - `across-mails`: MAIL, RCPT and DATA in one write, and the next mail's commands in the same
+ *   write as the previous end of data: one round trip per message, fewer with CHUNKING;
+ * - `within-mail`: MAIL, RCPT and DATA in one write, but the next MAIL only once the end of data is
+ *   answered (for servers that refuse commands sent behind it, as Haraka 3.3.4 does);
+ * - `off`: each command waits for the reply to the one before (servers without PIPELINING).
+ */
+export type PipeliningMode = 'across-mails' | 'within-mail' | 'off';
 
 /** The options with every default filled in. */
 export interface ResolvedOptions {
@@ -60,13 +112,32 @@ export interface ResolvedOptions {
   keepAlive: number | undefined;
   limits: { maxLineLength: number; maxLines: number; maxReplyBytes: number };
   signal: AbortSignal | undefined;
+  pipelining: PipeliningMode;
+  window: { mails: number; bytes: number };
+  scheduler: SchedulerLike;
+  tlsSessions: TlsSessionCache;
+  /** Where sockets come from; only a test's seam changes it. */
+  transport: Transport;
 }
 
-/** RFC 5321 4.5.3.2 suggests minutes per command; one minute keeps a dead server from pinning a session. */
+/**
+ * The default `timeout`: RFC 5321 4.5.3.2 suggests minutes per command; one minute keeps a dead
+ * server from pinning a session.
+ *
+ * @example
+ * ```ts
+ * createSession({ timeout: DEFAULT_TIMEOUT_MS / 2 });
+ * ```
+ */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 /** setTimeout's own ceiling (2^31 - 1 ms); a longer delay would fire at once. */
 const MAX_TIMEOUT_MS = 2_147_483_647;
 const TLS_MODES: readonly TlsMode[] = ['starttls', 'starttls-required', 'implicit', 'none'];
+const PIPELINING_MODES: readonly PipeliningMode[] = ['across-mails', 'within-mail', 'off'];
+/** A window of more mails than this holds more uncertainty than any round trip can repay. */
+const MAX_WINDOW_MAILS = 10_000;
+/** A gibibyte of content in flight is already more than any sender should hold. */
+const MAX_WINDOW_BYTES = 1 << 30;
 
 type Checker = (value: unknown, key: string) => void;
 const CHECKS: Record<keyof SessionOptions, Checker> = {
@@ -92,6 +163,24 @@ const CHECKS: Record<keyof SessionOptions, Checker> = {
   maxReplyBytes: (v, k) => positiveInteger(v, k, 1 << 24),
   signal: (v, k) => {
     if (!(v instanceof AbortSignal)) throw invalid(`${k} must be an AbortSignal`);
+  },
+  pipelining: (v, k) => {
+    if (!PIPELINING_MODES.includes(v as PipeliningMode)) throw invalid(`${k} must be one of ${PIPELINING_MODES.join(', ')}`);
+  },
+  window: (v, k) => {
+    if (v === null || typeof v !== 'object') throw invalid(`${k} must be { mails?, bytes? }`);
+    for (const [key, value] of Object.entries(v)) {
+      if (key !== 'mails' && key !== 'bytes') throw invalid(`unknown option ${JSON.stringify(`${k}.${key}`)}`);
+      if (value !== undefined) positiveInteger(value, `${k}.${key}`, key === 'mails' ? MAX_WINDOW_MAILS : MAX_WINDOW_BYTES);
+    }
+  },
+  tlsSessions: (v, k) => {
+    if (!(v instanceof TlsSessionCache)) throw invalid(`${k} must be a TlsSessionCache`);
+  },
+  scheduler: (v, k) => {
+    if (v === null || typeof v !== 'object' || typeof (v as SchedulerLike).schedule !== 'function' || typeof (v as SchedulerLike).now !== 'function') {
+      throw invalid(`${k} must be an RxJS scheduler`);
+    }
   },
 };
 
@@ -122,6 +211,11 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
       maxReplyBytes: options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
     },
     signal: options.signal,
+    pipelining: options.pipelining ?? 'across-mails',
+    window: { mails: options.window?.mails ?? DEFAULT_WINDOW_MAILS, bytes: options.window?.bytes ?? DEFAULT_WINDOW_BYTES },
+    scheduler: options.scheduler ?? asyncScheduler,
+    tlsSessions: options.tlsSessions ?? new TlsSessionCache(),
+    transport: nodeTransport,
   };
 }
 

@@ -2,9 +2,11 @@ import { getEventListeners } from 'node:events';
 import { expect } from 'chai';
 import { filter, firstValueFrom, lastValueFrom, toArray } from 'rxjs';
 import { SmtpError } from '../lib/errors';
-import { createPool } from '../lib/pool';
+import { classifyFailure, createPool } from '../lib/pool';
+import { SendAllError } from '../lib/send/send-all-error';
 import { createSession } from '../lib/session';
 import { checkLeaks } from './fixtures/handles';
+import { turns } from './fixtures/observe';
 import { type ScriptedServer, defaultServer, scriptedServer } from './fixtures/scripted-server';
 import { connectTo, numbered } from './send/helpers';
 
@@ -44,11 +46,29 @@ describe('AbortSignal', () => {
     const error = (await result) as SmtpError;
     expect(error).to.be.instanceOf(SmtpError);
     expect(error.code).to.equal('ECANCELED');
-    expect((error.cause as Error).message).to.equal('user gave up');
+    // A SendAllError accounting for the mail; the abort's error is its cause, the signal's reason under that.
+    expect(((error.cause as SmtpError).cause as Error).message).to.equal('user gave up');
     expect(server.data).to.deep.equal([]); // no end of data after a cut body
     expect(session.state.status).to.equal('closed'); // DATA was out: RSET cannot cancel it
     expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
     release();
+    session.dispose();
+  });
+
+  // Issue 10, defect 3: a mail whose end of data left may have been delivered; its abort is no "cancelled".
+  it('send(mail, { signal }) aborted once its end of data has left: ECANCELED listing the mail uncertain, which classifyFailure says', async () => {
+    server = await defaultServer({ '.': '' });
+    const session = await connectTo(server.port);
+    const controller = new AbortController();
+    const result = ending(session.send(numbered(1), { signal: controller.signal }));
+    while (server.data.length === 0) await turns(1);
+    controller.abort();
+
+    const error = (await result) as SendAllError;
+    expect(error).to.be.instanceOf(SendAllError);
+    expect(error.code).to.equal('ECANCELED');
+    expect(error.uncertain.map((ref) => ref.index)).to.deep.equal([0]);
+    expect(classifyFailure(error)).to.equal('uncertain');
     session.dispose();
   });
 
@@ -114,6 +134,30 @@ describe('AbortSignal', () => {
     expect(error).to.be.instanceOf(SmtpError);
     expect(error.code).to.equal('ECANCELED');
     expect(session.state.status).to.equal('closed');
+  });
+
+  // Issue 10, defect 14: each call added its own listener, and the eleventh warned.
+  it('50 session calls and 50 pool calls sharing one AbortSignal add one listener to it, and no MaxListenersExceededWarning', async () => {
+    server = await defaultServer();
+    const session = await connectTo(server.port);
+    const pool = createPool({ server: { host: '127.0.0.1', port: server.port }, tls: 'none', idleTimeout: 20, maxConnections: 2 });
+    const { signal } = new AbortController();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const calls = Array.from({ length: 50 }, (_, i) => [lastValueFrom(session.send(numbered(i), { signal })), lastValueFrom(pool.send(numbered(i), { signal }))]).flat();
+      expect(getEventListeners(signal, 'abort')).to.have.length(1);
+      await Promise.all(calls);
+      // Node emits the warning on a later tick.
+      await turns(2);
+      expect(getEventListeners(signal, 'abort')).to.have.length(0);
+      expect(warnings).to.not.include('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+      session.dispose();
+      await lastValueFrom(pool.close(), { defaultValue: undefined });
+    }
   });
 
   it('a session disposed without the signal aborting removes its listener', () => {

@@ -1,16 +1,19 @@
 import { from } from 'rxjs';
-import { loadRx } from '../rx';
+import { alternate, mapSides } from '../rounds';
+import type { Builds, Rx } from '../rx';
 
 /**
  * MB/s of each, one figure per round, alternating.
  *
  * @example
  * ```ts
- * pairedRatio(runs.parseReplies, runs.indexOf);
+ * pairedRatio(runs.rx, runs.indexOf);
  * ```
  */
 export interface ParserRuns {
-  parseReplies: number[];
+  /** `parseReplies()` of this build (and of the baseline's). */
+  rx: number[];
+  baseline?: number[];
   indexOf: number[];
 }
 
@@ -49,33 +52,36 @@ function stream(megabytes: number): { chunks: Buffer[]; replies: number; bytes: 
  *
  * @example
  * ```ts
- * const runs = parser(32, 5);
+ * const runs = await parser(builds, 32, 5);
  * ```
  */
-export function parser(megabytes: number, rounds: number): ParserRuns {
+export async function parser(builds: Builds, megabytes: number, rounds: number): Promise<ParserRuns> {
   const input = stream(megabytes);
-  const runs: ParserRuns = { parseReplies: [], indexOf: [] };
-  // Warm-up: both compiled before the first measured round.
-  parse(input.chunks);
-  scan(input.chunks);
-  for (let round = 0; round < rounds; round++) {
-    let start = performance.now();
-    const parsed = parse(input.chunks);
-    runs.parseReplies.push(mbPerSecond(input.bytes, start));
-    if (parsed !== input.replies) throw new Error(`parseReplies gave ${parsed} replies, expected ${input.replies}`);
-    start = performance.now();
-    const lines = scan(input.chunks);
-    runs.indexOf.push(mbPerSecond(input.bytes, start));
-    if (lines !== input.replies * 12) throw new Error(`the scan found ${lines} lines`);
-  }
-  return runs;
+  const sides = {
+    ...mapSides(builds, (rx) => async () => {
+      const start = performance.now();
+      const parsed = parse(rx, input.chunks);
+      const rate = mbPerSecond(input.bytes, start);
+      if (parsed !== input.replies) throw new Error(`parseReplies gave ${parsed} replies, expected ${input.replies}`);
+      return rate;
+    }),
+    indexOf: async () => {
+      const start = performance.now();
+      const lines = scan(input.chunks);
+      const rate = mbPerSecond(input.bytes, start);
+      if (lines !== input.replies * 12) throw new Error(`the scan found ${lines} lines`);
+      return rate;
+    },
+  };
+  // Warm-up: every side compiled before the first measured round.
+  await alternate(1, sides);
+  return alternate(rounds, sides);
 }
 
-function parse(chunks: Buffer[]): number {
-  const { parseReplies } = loadRx();
+function parse(rx: Rx, chunks: Buffer[]): number {
   let replies = 0;
   from(chunks)
-    .pipe(parseReplies())
+    .pipe(rx.parseReplies())
     .subscribe(() => replies++);
   return replies;
 }

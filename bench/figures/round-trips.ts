@@ -1,22 +1,35 @@
-import { lastValueFrom, toArray } from 'rxjs';
 import type { Mail } from '../../lib/index';
-import { FROM, TO, nmConnect, nmQuit, nmSend, oneKMessage, rxConnect, rxQuit } from '../peers';
+import { FROM, TO, nmConnect, nmQuit, nmSendMany, oneKMessage, rxConnect, rxQuit, rxSendAll } from '../peers';
+import { mapSidesAsync } from '../rounds';
+import type { Builds, Rx } from '../rx';
 import { type MiniSinkOptions, startMiniSink } from '../sinks/mini-sink';
 
 /**
- * Turns per message in steady state, for each client and server setting.
+ * Turns per message in steady state of one rx-smtp build, for each server setting.
  *
  * @example
  * ```ts
- * const { rxPipelining, nodemailerPipelining } = await roundTrips(100);
+ * const { pipelining, chunking, lockStep }: RxTurns = (await roundTrips(builds, 100)).rx;
+ * ```
+ */
+export interface RxTurns {
+  pipelining: number;
+  chunking: number;
+  lockStep: number;
+}
+
+/**
+ * Turns per message in steady state, for each client and server setting (nodemailer has no BDAT).
+ *
+ * @example
+ * ```ts
+ * const { rx, nodemailer } = await roundTrips(builds, 100);
  * ```
  */
 export interface RoundTrips {
-  rxPipelining: number;
-  nodemailerPipelining: number;
-  rxChunking: number;
-  rxLockStep: number;
-  nodemailerLockStep: number;
+  rx: RxTurns;
+  baseline?: RxTurns;
+  nodemailer: { pipelining: number; lockStep: number };
 }
 
 /**
@@ -26,17 +39,19 @@ export interface RoundTrips {
  *
  * @example
  * ```ts
- * (await roundTrips(100)).rxPipelining; // 1
+ * (await roundTrips(builds, 100)).rx.pipelining; // 1
  * ```
  */
-export async function roundTrips(n: number): Promise<RoundTrips> {
+export async function roundTrips(builds: Builds, n: number): Promise<RoundTrips> {
   const pipelining = { pipelining: true };
+  const rxTurns = async (rx: Rx): Promise<RxTurns> => ({
+    pipelining: await turnsPerMessage(pipelining, n, rxBatch(rx)),
+    chunking: await turnsPerMessage({ pipelining: true, chunking: true }, n, rxBatch(rx)),
+    lockStep: await turnsPerMessage({}, n, rxBatch(rx)),
+  });
   return {
-    rxPipelining: await turnsPerMessage(pipelining, n, rxBatch),
-    nodemailerPipelining: await turnsPerMessage(pipelining, n, nmBatch),
-    rxChunking: await turnsPerMessage({ pipelining: true, chunking: true }, n, rxBatch),
-    rxLockStep: await turnsPerMessage({}, n, rxBatch),
-    nodemailerLockStep: await turnsPerMessage({}, n, nmBatch),
+    ...(await mapSidesAsync(builds, rxTurns)),
+    nodemailer: { pipelining: await turnsPerMessage(pipelining, n, nmBatch), lockStep: await turnsPerMessage({}, n, nmBatch) },
   };
 }
 
@@ -54,11 +69,11 @@ async function turnsPerMessage(options: MiniSinkOptions, n: number, batch: Batch
 }
 
 /** Turns the server took while rx-smtp's `sendAll` sent `count` messages on a fresh connection. */
-const rxBatch: Batch = async (port, count, turns) => {
-  const session = await rxConnect(port);
+const rxBatch = (rx: Rx): Batch => async (port, count, turns) => {
+  const session = await rxConnect(rx, port);
   const mails: Mail[] = Array.from({ length: count }, () => ({ from: FROM, to: TO, body: oneKMessage() }));
   const before = turns();
-  await lastValueFrom(session.sendAll(mails).pipe(toArray()));
+  await rxSendAll(session, mails);
   const taken = turns() - before;
   await rxQuit(session);
   return taken;
@@ -68,7 +83,7 @@ const rxBatch: Batch = async (port, count, turns) => {
 const nmBatch: Batch = async (port, count, turns) => {
   const conn = await nmConnect(port);
   const before = turns();
-  for (let i = 0; i < count; i++) await nmSend(conn, oneKMessage());
+  await nmSendMany(conn, count, oneKMessage());
   const taken = turns() - before;
   await nmQuit(conn);
   return taken;

@@ -1,55 +1,92 @@
-import { nmConnect, nmLogin, nmQuit, rxConnect, rxQuit } from '../peers';
+import type { SmtpSession } from '../../lib/index';
+import { type Dial, nmConnect, nmLogin, nmQuit, rxConnect, rxDial, rxOptions, rxQuit } from '../peers';
+import { type Contestant, alternate, mapSides, perSecond } from '../rounds';
+import type { Builds, Rx, Sides } from '../rx';
 
 /**
- * Sessions per second of each client, one figure per round, alternating.
+ * Sessions per second of each side, one figure per round, alternating.
  *
  * @example
  * ```ts
- * median((await sessions(port, 500, 3)).rx);
+ * median((await sessions(builds, port, 500, 3)).rx);
  * ```
  */
 export interface SessionRuns {
   rx: number[];
+  baseline?: number[];
   nodemailer: number[];
 }
 
-const USER = 'bench';
-const PASS = 'bench-password';
-
 /**
- * connect + EHLO + AUTH PLAIN + QUIT, one session after another, against the same server (one
- * that offers AUTH PLAIN). Plain text on loopback, so both clients are told to allow it.
+ * How a sessions figure connects: `dial` says with what (AUTH, and STARTTLS when it holds a CA);
+ * `reconnect` makes rx-smtp connect one session again and again (QUIT, then `connect()` on the
+ * same session) instead of creating a session per connect: what a client that keeps its session
+ * does, and where a TLS session cached by the session can be resumed. nodemailer's
+ * SMTPConnection cannot connect twice, so it takes a new one each time.
  *
  * @example
  * ```ts
- * const runs = await sessions(authSink.port, 500, 3);
+ * const tls: SessionsPlan = { dial: { auth: BENCH_AUTH, ca }, reconnect: true };
  * ```
  */
-export async function sessions(port: number, count: number, rounds: number): Promise<SessionRuns> {
-  const runs: SessionRuns = { rx: [], nodemailer: [] };
-  // Warm-up: both clients' code optimised before the first measured round (rx-smtp's first few
+export interface SessionsPlan {
+  dial: Dial;
+  reconnect: boolean;
+}
+
+/**
+ * connect + EHLO (+ STARTTLS + EHLO) + AUTH PLAIN + QUIT, one session after another, against the
+ * same server, `count` a round.
+ *
+ * @example
+ * ```ts
+ * const runs = await sessions(builds, authSink.port, 500, 3, { dial: { auth: BENCH_AUTH }, reconnect: false });
+ * ```
+ */
+export async function sessions(builds: Builds, port: number, count: number, rounds: number, plan: SessionsPlan): Promise<SessionRuns> {
+  const sides = sessionSides(builds, port, count, plan);
+  // Warm-up: every client's code optimised before the first measured round (rx-smtp's first few
   // hundred sessions are markedly slower than its later ones, nodemailer's less so).
-  await rxSessions(port, count);
-  await nmSessions(port, count);
-  for (let round = 0; round < rounds; round++) {
-    runs.rx.push(await rxSessions(port, count));
-    runs.nodemailer.push(await nmSessions(port, count));
-  }
-  return runs;
+  await alternate(1, sides);
+  return alternate(rounds, sides);
 }
 
-async function rxSessions(port: number, count: number): Promise<number> {
+/**
+ * One round of each side of {@link sessions}: `count` sessions, sessions/s.
+ *
+ * @example
+ * ```ts
+ * const { rx, nodemailer } = sessionSides(builds, port, 300, plan);
+ * ```
+ */
+export function sessionSides(builds: Builds, port: number, count: number, plan: SessionsPlan): Sides<Contestant> & { nodemailer: Contestant } {
+  return {
+    ...mapSides(builds, (rx) => () => rxSessions(rx, port, count, plan)),
+    nodemailer: () => nmSessions(port, count, plan.dial),
+  };
+}
+
+async function rxSessions(rx: Rx, port: number, count: number, plan: SessionsPlan): Promise<number> {
   const start = performance.now();
-  for (let i = 0; i < count; i++) await rxQuit(await rxConnect(port, { user: USER, pass: PASS }));
-  return (count / (performance.now() - start)) * 1000;
+  if (plan.reconnect) {
+    const session: SmtpSession = rx.createSession(rxOptions(plan.dial));
+    for (let i = 0; i < count; i++) {
+      await rxDial(session, port, plan.dial);
+      await rxQuit(session, { dispose: false });
+    }
+    session.dispose();
+  } else {
+    for (let i = 0; i < count; i++) await rxQuit(await rxConnect(rx, port, plan.dial));
+  }
+  return perSecond(count, start);
 }
 
-async function nmSessions(port: number, count: number): Promise<number> {
+async function nmSessions(port: number, count: number, dial: Dial): Promise<number> {
   const start = performance.now();
   for (let i = 0; i < count; i++) {
-    const conn = await nmConnect(port);
-    await nmLogin(conn, USER, PASS);
+    const conn = await nmConnect(port, dial);
+    if (dial.auth !== undefined) await nmLogin(conn, dial.auth);
     await nmQuit(conn);
   }
-  return (count / (performance.now() - start)) * 1000;
+  return perSecond(count, start);
 }

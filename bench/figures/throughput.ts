@@ -1,11 +1,13 @@
 import * as net from 'node:net';
-import { lastValueFrom, toArray } from 'rxjs';
 import type { Mail } from '../../lib/index';
-import { FROM, HOST, TO, nmConnect, nmQuit, nmSend, oneKMessage, rxConnect, rxQuit } from '../peers';
+import { FROM, HOST, TO, nmConnect, nmQuit, nmSendMany, oneKMessage, rxConnect, rxQuit, rxSendAll } from '../peers';
 import { onFinalLines } from '../raw-lines';
+import { alternate, mapSides, mapSidesAsync, perSecond, sidesOf } from '../rounds';
+import type { Builds } from '../rx';
 
 /**
- * Messages per second of each client, one figure per round, rounds alternating rx, nodemailer, raw.
+ * Messages per second of each side, one figure per round, rounds alternating rx-smtp (this build,
+ * then the baseline's), nodemailer and, when asked for, the one-turn raw client.
  *
  * @example
  * ```ts
@@ -14,50 +16,67 @@ import { onFinalLines } from '../raw-lines';
  */
 export interface ThroughputRuns {
   rx: number[];
+  baseline?: number[];
   nodemailer: number[];
   /** The protocol's limit: a raw socket that waits exactly once per message (for the 354). */
-  oneTurn: number[];
+  oneTurn?: number[];
 }
 
 /**
- * 1 KB messages over one connection per client, reused for every round: rx-smtp's `sendAll`,
- * nodemailer's `SMTPConnection.send` back to back, and a raw one-turn client, alternating.
+ * How many messages a round of each client sends, how many unmeasured ones warm each up first,
+ * and whether the one-turn raw client runs too. Counts may differ between the clients when their
+ * rates do (CHUNKING against DATA at a long round trip): the figures are rates.
  *
  * @example
  * ```ts
- * const runs = await throughput(sink.port, 20_000, 3);
+ * const plan: ThroughputPlan = { rxMessages: 20_000, nmMessages: 20_000, warmUp: 500, rounds: 5, oneTurn: true };
  * ```
  */
-export async function throughput(port: number, messages: number, rounds: number): Promise<ThroughputRuns> {
-  const body = oneKMessage();
-  const mails: Mail[] = Array.from({ length: messages }, () => ({ from: FROM, to: TO, body }));
-  const rx = await rxConnect(port);
-  const nm = await nmConnect(port);
-  const runs: ThroughputRuns = { rx: [], nodemailer: [], oneTurn: [] };
-  try {
-    // One short warm-up each, so that neither pays for compilation in the first measured round.
-    await lastValueFrom(rx.sendAll(mails.slice(0, 500)).pipe(toArray()));
-    for (let i = 0; i < 500; i++) await nmSend(nm, body);
-    await oneTurnClient(port, 500, body);
-    for (let round = 0; round < rounds; round++) {
-      let start = performance.now();
-      const outcomes = await lastValueFrom(rx.sendAll(mails).pipe(toArray()));
-      runs.rx.push(perSecond(messages, start));
-      if (!outcomes.every((o) => o.ok)) throw new Error('rx-smtp: a message was refused');
-      start = performance.now();
-      for (let i = 0; i < messages; i++) await nmSend(nm, body);
-      runs.nodemailer.push(perSecond(messages, start));
-      runs.oneTurn.push(await oneTurnClient(port, messages, body));
-    }
-  } finally {
-    await rxQuit(rx);
-    await nmQuit(nm);
-  }
-  return runs;
+export interface ThroughputPlan {
+  rxMessages: number;
+  nmMessages: number;
+  warmUp: number;
+  rounds: number;
+  oneTurn: boolean;
 }
 
-function perSecond(count: number, start: number): number {
-  return (count / (performance.now() - start)) * 1000;
+/**
+ * 1 KB messages over one connection per client, reused for every round: rx-smtp's `sendAll` of
+ * an array, nodemailer's `SMTPConnection.send` awaited back to back, and the raw one-turn client.
+ *
+ * @example
+ * ```ts
+ * const runs = await throughput(builds, sink.port, { rxMessages: 20_000, nmMessages: 20_000, warmUp: 500, rounds: 3, oneTurn: true });
+ * ```
+ */
+export async function throughput(builds: Builds, port: number, plan: ThroughputPlan): Promise<ThroughputRuns> {
+  const body = oneKMessage();
+  const mails = (count: number): Mail[] => Array.from({ length: count }, () => ({ from: FROM, to: TO, body }));
+  const batch = mails(plan.rxMessages);
+  const sessions = await mapSidesAsync(builds, (rx) => rxConnect(rx, port));
+  const nm = await nmConnect(port);
+  try {
+    // A short warm-up each, so that none pays for compilation in the first measured round.
+    for (const session of sidesOf(sessions)) await rxSendAll(session, mails(plan.warmUp));
+    await nmSendMany(nm, plan.warmUp, body);
+    if (plan.oneTurn) await oneTurnClient(port, plan.warmUp, body);
+    return await alternate(plan.rounds, {
+      ...mapSides(sessions, (session) => async () => {
+        const start = performance.now();
+        await rxSendAll(session, batch);
+        return perSecond(plan.rxMessages, start);
+      }),
+      nodemailer: async () => {
+        const start = performance.now();
+        await nmSendMany(nm, plan.nmMessages, body);
+        return perSecond(plan.nmMessages, start);
+      },
+      oneTurn: plan.oneTurn ? () => oneTurnClient(port, plan.rxMessages, body) : undefined,
+    });
+  } finally {
+    for (const session of sidesOf(sessions)) await rxQuit(session);
+    await nmQuit(nm);
+  }
 }
 
 const ENVELOPE = `MAIL FROM:<${FROM}>\r\nRCPT TO:<${TO}>\r\nDATA\r\n`;

@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 
 /**
  * A minimal SMTP sink for the benchmarks: it accepts everything, discards the content and counts
@@ -19,8 +20,33 @@ export interface MiniSinkOptions {
   pipelining?: boolean;
   /** Advertise CHUNKING (RFC 3030) and accept BDAT. */
   chunking?: boolean;
-  /** Advertise AUTH PLAIN and accept any credentials with 235. */
+  /** Advertise AUTH PLAIN and accept any credentials with 235 (after STARTTLS when `starttls` is set). */
   auth?: boolean;
+  /**
+   * Advertise STARTTLS (RFC 3207) and upgrade with this key and certificate. Every connection's
+   * handshake uses one secure context, so a client that offers a session ticket from an earlier
+   * connection can resume (counted in {@link MiniSink.resumed}).
+   */
+  starttls?: { key: string | Buffer; cert: string | Buffer };
+}
+
+/**
+ * What a sink counted, on all connections since the start or the last {@link MiniSink.resetCounts}.
+ *
+ * @example
+ * ```ts
+ * const { turns, messages }: SinkCounts = sink;
+ * ```
+ */
+export interface SinkCounts {
+  /** Reply batches written. */
+  turns: number;
+  /** Messages accepted (end of data or BDAT LAST). */
+  messages: number;
+  /** TLS handshakes completed after STARTTLS. */
+  handshakes: number;
+  /** Of those, the ones that resumed an earlier TLS session (ticket or session ID). */
+  resumed: number;
 }
 
 /**
@@ -31,13 +57,9 @@ export interface MiniSinkOptions {
  * const sink: MiniSink = await startMiniSink();
  * ```
  */
-export interface MiniSink {
+export interface MiniSink extends Readonly<SinkCounts> {
   readonly port: number;
-  /** Reply batches written, on all connections since the start or the last {@link resetCounts}. */
-  readonly turns: number;
-  /** Messages accepted (end of data or BDAT LAST). */
-  readonly messages: number;
-  /** Sets both counters to zero. */
+  /** Sets every counter to zero. */
   resetCounts(): void;
   /** Stops listening and destroys every open connection. */
   close(): Promise<void>;
@@ -56,14 +78,15 @@ const END_OF_DATA_OVERLAP = END_OF_DATA.length - 1;
  * ```
  */
 export function startMiniSink(options: MiniSinkOptions = {}, port = 0): Promise<MiniSink> {
-  const counts = { turns: 0, messages: 0 };
+  const counts: SinkCounts = { turns: 0, messages: 0, handshakes: 0, resumed: 0 };
+  const secureContext = options.starttls === undefined ? undefined : tls.createSecureContext(options.starttls);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    new SinkConnection(socket, options, counts);
+    new SinkConnection(socket, options, counts, secureContext);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -77,9 +100,14 @@ export function startMiniSink(options: MiniSinkOptions = {}, port = 0): Promise<
         get messages() {
           return counts.messages;
         },
+        get handshakes() {
+          return counts.handshakes;
+        },
+        get resumed() {
+          return counts.resumed;
+        },
         resetCounts() {
-          counts.turns = 0;
-          counts.messages = 0;
+          Object.assign(counts, { turns: 0, messages: 0, handshakes: 0, resumed: 0 });
         },
         close() {
           for (const socket of sockets) socket.destroy();
@@ -90,7 +118,10 @@ export function startMiniSink(options: MiniSinkOptions = {}, port = 0): Promise<
   });
 }
 
-/** One client: command lines, then DATA content up to the end of data, or BDAT chunks by count. */
+/**
+ * One client: command lines, then DATA content up to the end of data, or BDAT chunks by count;
+ * after STARTTLS the same over the TLS socket.
+ */
 class SinkConnection {
   private pending = '';
   private out = '';
@@ -101,23 +132,28 @@ class SinkConnection {
   private bdatLast = false;
   private authContinues = false;
   private queued = 0;
+  private secure = false;
+  private readonly onData = (chunk: Buffer): void => {
+    this.consume(chunk);
+    this.flush();
+  };
 
   constructor(
-    private readonly socket: net.Socket,
+    private socket: net.Socket,
     private readonly options: MiniSinkOptions,
-    private readonly counts: { turns: number; messages: number },
+    private readonly counts: SinkCounts,
+    private readonly secureContext: tls.SecureContext | undefined,
   ) {
     this.reply('220 bench-sink ESMTP');
     this.flush();
-    socket.on('data', (chunk: Buffer) => {
-      this.consume(chunk);
-      this.flush();
-    });
+    socket.on('data', this.onData);
   }
 
   private consume(chunk: Buffer): void {
+    const from = this.socket;
     let at = 0;
-    while (at < chunk.length) {
+    // After STARTTLS the rest of a plain-text read is dropped (RFC 3207 5: nothing may be injected).
+    while (at < chunk.length && this.socket === from) {
       if (this.bdatLeft > 0) at = this.skipBdat(chunk, at);
       else if (this.inData) at = this.skipData(chunk, at);
       else {
@@ -177,6 +213,8 @@ class SinkConnection {
     const verb = line.slice(0, 4).toUpperCase();
     switch (verb) {
       case 'EHLO':
+      // LMTP's hello (RFC 2033): with one recipient a message, its one reply after the data is LMTP's too.
+      case 'LHLO':
         this.ehlo();
         return;
       case 'HELO':
@@ -200,6 +238,9 @@ class SinkConnection {
       case 'AUTH':
         this.auth(line);
         return;
+      case 'STAR':
+        this.startTls();
+        return;
       case 'RSET':
       case 'NOOP':
         this.reply('250 2.0.0 Ok');
@@ -218,7 +259,8 @@ class SinkConnection {
     const keywords = ['bench-sink', '8BITMIME', 'ENHANCEDSTATUSCODES'];
     if (this.options.pipelining === true) keywords.push('PIPELINING');
     if (this.options.chunking === true) keywords.push('CHUNKING');
-    if (this.options.auth === true) keywords.push('AUTH PLAIN');
+    if (this.secureContext !== undefined && !this.secure) keywords.push('STARTTLS');
+    if (this.authOffered()) keywords.push('AUTH PLAIN');
     keywords.forEach((k, i) => this.reply(`250${i === keywords.length - 1 ? ' ' : '-'}${k}`));
   }
 
@@ -229,8 +271,34 @@ class SinkConnection {
     if (this.bdatLeft === 0) this.endBdat();
   }
 
+  /** AUTH is offered when asked for, and only over TLS when the sink can do STARTTLS. */
+  private authOffered(): boolean {
+    return this.options.auth === true && (this.secureContext === undefined || this.secure);
+  }
+
+  private startTls(): void {
+    if (this.secureContext === undefined || this.secure) {
+      this.reply('502 5.5.1 Error: command not implemented');
+      return;
+    }
+    this.reply('220 2.0.0 Ready to start TLS');
+    this.flush();
+    const plain = this.socket;
+    plain.off('data', this.onData);
+    const secure = new tls.TLSSocket(plain, { isServer: true, secureContext: this.secureContext });
+    secure.once('secure', () => {
+      this.counts.handshakes++;
+      if (secure.isSessionReused()) this.counts.resumed++;
+    });
+    secure.on('error', () => plain.destroy());
+    secure.on('data', this.onData);
+    this.socket = secure;
+    this.secure = true;
+    this.pending = '';
+  }
+
   private auth(line: string): void {
-    if (this.options.auth !== true) {
+    if (!this.authOffered()) {
       this.reply('502 5.5.1 Error: command not implemented');
       return;
     }

@@ -29,6 +29,8 @@ export const ExitCode = {
   Protocol: 76,
   /** EX_NOPERM: the server refused the credentials (or no usable AUTH mechanism). */
   NoPerm: 77,
+  /** EX_CONFIG: the TLS mode does not fit the port (implicit TLS against a port that answers in plain text). */
+  Config: 78,
 } as const;
 
 /** One of the {@link ExitCode} values. */

@@ -38,13 +38,25 @@ export class InputError extends Error {
  * ```
  */
 export async function readText(path: string, io: CliIo): Promise<string> {
+  return (await readBytes(path, io)).toString('utf8');
+}
+
+/**
+ * Reads a whole file as bytes, or standard input for `-` (`--data`: the message as it is).
+ *
+ * @example
+ * ```ts
+ * const raw = await readBytes('message.eml', io);
+ * ```
+ */
+export async function readBytes(path: string, io: CliIo): Promise<Buffer> {
   if (path === '-') {
     const chunks: Buffer[] = [];
     for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
   }
   try {
-    return await readFile(path, 'utf8');
+    return await readFile(path);
   } catch (err) {
     throw new InputError(`cannot read ${path}: ${(err as Error).message}`);
   }

@@ -7,6 +7,7 @@ import { type CliIo, InputError } from './io';
 import { DataError } from './mails';
 import { runProbe } from './probe';
 import { reportError } from './report';
+import { sanitize } from '../reply/sanitize';
 import { runSend } from './send';
 
 /**
@@ -45,9 +46,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
       io.stderr.write(`rx-smtp: usage error: ${error.message} (rx-smtp --help lists the options)\n`);
       return ExitCode.Usage;
     }
+    if (error instanceof DataError) {
+      // Every bad line of a --mails file, each on its own line, so all can be fixed at once.
+      for (const problem of error.problems) io.stderr.write(`rx-smtp: ${sanitize(problem, 1024)}\n`);
+      return ExitCode.DataErr;
+    }
     reportError(io, error);
     if (error instanceof InputError) return ExitCode.NoInput;
-    if (error instanceof DataError) return ExitCode.DataErr;
     return exitCodeFor(error, false);
   }
 }

@@ -1,6 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
-import type { TlsMode } from '../options';
-import { COMMON, UsageError, common, integer, parse, required } from './parse';
+import { CONNECTION, type ConnectionCommand, MESSAGE, type MessageCommand, connection, message, parse, required } from './flags';
+import { UsageError } from './usage';
+import { integer } from './values';
 
 /** Where an `rx-smtp outbox` command finds its queue. */
 export interface OutboxTarget {
@@ -10,28 +11,16 @@ export interface OutboxTarget {
   queue: string;
 }
 
-/** `rx-smtp outbox add`: one mail (or `--count` copies, or a `--mails` file) into the outbox. */
-export interface OutboxAddCommand extends OutboxTarget {
+/** `rx-smtp outbox add`: one mail (or `--count` copies, or a `--mails` file) into the outbox, built as `send` builds it. */
+export interface OutboxAddCommand extends OutboxTarget, MessageCommand {
   command: 'outbox-add';
-  from?: string;
-  to: string[];
-  subject?: string;
-  body?: string;
   /** The job id, for a producer that may run again: adding it twice makes one job. */
   id?: string;
-  count?: number;
-  mails?: string;
 }
 
 /** `rx-smtp outbox work`: a worker in this process, with progress, until stopped (or the queue is empty). */
-export interface OutboxWorkCommand extends OutboxTarget {
+export interface OutboxWorkCommand extends OutboxTarget, ConnectionCommand {
   command: 'outbox-work';
-  server: string;
-  user?: string;
-  passwordFile?: string;
-  tls?: TlsMode;
-  ca?: string;
-  timeout?: number;
   /** The pool's connections. */
   connections?: number;
   /** Jobs held at once (default: connections × 2). */
@@ -57,42 +46,22 @@ export interface OutboxUncertainCommand extends OutboxTarget {
 /** A parsed `rx-smtp outbox ...` command line. */
 export type OutboxCommand = OutboxAddCommand | OutboxWorkCommand | OutboxStatusCommand | OutboxUncertainCommand;
 
-/** The usage lines of `rx-smtp outbox`, for the CLI's help. */
-export const OUTBOX_USAGE = `outbox (a durable queue on Redis, several workers; see the README's "Scaling out"):
-  rx-smtp outbox add --from A --to B [--subject S] [--body FILE|-] [--id ID | --count N | --mails FILE.jsonl]
-  rx-smtp outbox work --server URL [--user NAME] [--connections N] [--concurrency N] [--until-empty]
-  rx-smtp outbox status
-  rx-smtp outbox uncertain [--delivered ID]... [--retry ID]...
-  every outbox command takes --redis redis://host:6379[/db] (default: RX_SMTP_REDIS, else
-  redis://127.0.0.1:6379; put a password in RX_SMTP_REDIS, never on the command line) and
-  --queue NAME (default rx-smtp)
-`;
-
 /** A queue nobody named: one outbox per Redis database is the common case. */
 export const DEFAULT_QUEUE = 'rx-smtp';
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
-/** A --count beyond this is a typo, not a batch. */
-const MAX_COUNT = 10_000_000;
+/** More connections than this from one worker is a typo, not a pool. */
+const MAX_CONNECTIONS = 1000;
+/** More jobs than this held by one worker is a typo: each is a mail in memory and a lock to renew. */
+const MAX_CONCURRENCY = 10_000;
 
 const TARGET = { redis: { type: 'string' }, queue: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsConfig['options'];
-const ADD = {
-  ...TARGET,
-  from: { type: 'string' },
-  to: { type: 'string', multiple: true },
-  subject: { type: 'string' },
-  body: { type: 'string' },
-  id: { type: 'string' },
-  count: { type: 'string' },
-  mails: { type: 'string' },
-} as const satisfies ParseArgsConfig['options'];
+const ADD = { ...TARGET, ...MESSAGE, id: { type: 'string' } } as const satisfies ParseArgsConfig['options'];
+// No --verbose: the pool is the outbox's own, its transcript not shown.
+const { verbose: _verbose, ...WORK_CONNECTION } = CONNECTION;
 const WORK = {
   ...TARGET,
-  tls: COMMON.tls,
-  ca: COMMON.ca,
-  timeout: COMMON.timeout,
+  ...WORK_CONNECTION,
   server: { type: 'string' },
-  user: { type: 'string' },
-  'password-file': { type: 'string' },
   connections: { type: 'string' },
   concurrency: { type: 'string' },
   'until-empty': { type: 'boolean' },
@@ -134,33 +103,23 @@ export function parseOutbox(args: readonly string[], env: NodeJS.ProcessEnv): Ou
 function parseAdd(args: string[], env: NodeJS.ProcessEnv): OutboxAddCommand | undefined {
   const { values } = parse(args, ADD, false);
   if (values.help === true) return undefined;
-  const given = [values.id, values.count, values.mails].filter((v) => v !== undefined).length;
-  if (given > 1) throw new UsageError('--id, --count and --mails cannot be combined');
-  if (values.mails === undefined) {
-    required(values.from, '--from');
-    required(values.to, '--to');
-  }
-  const command: OutboxAddCommand = { command: 'outbox-add', ...target(values, env), to: values.to ?? [] };
-  for (const key of ['from', 'subject', 'body', 'id', 'mails'] as const) if (values[key] !== undefined) command[key] = values[key];
-  if (values.count !== undefined) command.count = integer(values.count, '--count', MAX_COUNT);
+  if (values.id !== undefined && (values.count !== undefined || values.mails !== undefined)) throw new UsageError('--id names one mail: it cannot be combined with --count or --mails');
+  const command: OutboxAddCommand = { command: 'outbox-add', ...target(values, env), ...message(values) };
+  if (values.id !== undefined) command.id = values.id;
   return command;
 }
 
 function parseWork(args: string[], env: NodeJS.ProcessEnv): OutboxWorkCommand | undefined {
   const { values } = parse(args, WORK, false);
   if (values.help === true) return undefined;
-  if (values['password-file'] !== undefined && values.user === undefined) throw new UsageError('--password-file needs --user');
   const command: OutboxWorkCommand = {
     command: 'outbox-work',
     ...target(values, env),
-    server: required(values.server, '--server'),
+    ...connection(required(values.server, '--server'), values),
     untilEmpty: values['until-empty'] === true,
-    ...common(values),
   };
-  if (values.user !== undefined) command.user = values.user;
-  if (values['password-file'] !== undefined) command.passwordFile = values['password-file'];
-  if (values.connections !== undefined) command.connections = integer(values.connections, '--connections', 1000);
-  if (values.concurrency !== undefined) command.concurrency = integer(values.concurrency, '--concurrency', 10_000);
+  if (values.connections !== undefined) command.connections = integer(values.connections, '--connections', MAX_CONNECTIONS);
+  if (values.concurrency !== undefined) command.concurrency = integer(values.concurrency, '--concurrency', MAX_CONCURRENCY);
   return command;
 }
 

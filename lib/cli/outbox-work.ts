@@ -1,15 +1,14 @@
 import { NEVER, filter, fromEvent, lastValueFrom, merge, take, tap } from 'rxjs';
 import type { OutboxOutcome } from '../outbox';
 import type { PoolOptions } from '../pool';
-import { sessionOptions } from './connect';
-import { type ExitCode, exitCodeFor, worstExitCode } from './exit-codes';
+import { poolOptions, resolveConnection } from './connect';
+import { type ExitCode, exitCodeFor, replyExitCode, worstExitCode } from './exit-codes';
 import type { CliIo } from './io';
 import type { OutboxWorkCommand } from './outbox-args';
 import { openOutbox } from './outbox';
 import { resolvePassword } from './password';
 import { type ProgressEvent, createProgress } from './progress';
 import { describeError } from './report';
-import { poolOptions } from './send';
 
 /**
  * Runs `rx-smtp outbox work`: a worker in this process, one pool to `--server`, a progress bar on a
@@ -25,7 +24,7 @@ import { poolOptions } from './send';
 export async function runOutboxWork(command: OutboxWorkCommand, io: CliIo): Promise<ExitCode> {
   const password = await resolvePassword(command, io);
   const pool: PoolOptions = {
-    ...poolOptions(command, await sessionOptions(command, io), password),
+    ...poolOptions(await resolveConnection(command, io), command.user, password),
     ...(command.connections !== undefined && { maxConnections: command.connections }),
   };
   const outbox = openOutbox(command);
@@ -48,14 +47,19 @@ export async function runOutboxWork(command: OutboxWorkCommand, io: CliIo): Prom
   return worstExitCode(codes);
 }
 
-/** Shows a mail's final fate; a transient failure that will be retried is not one yet. */
+/** Shows a mail's final fate, its refused recipients too; a transient failure that will be retried is not one yet. */
 function record(outcome: OutboxOutcome, show: (event: ProgressEvent) => void, codes: ExitCode[]): void {
+  const rejected = outcome.fate === 'delivered' ? outcome.delivery.rejected : outcome.rejected;
+  const refused = rejected.map(({ recipient, reply }) => ({ recipient, detail: reply }));
+  // A recipient refused is a mail not delivered as asked, as for `send`: 5xx for good, 4xx for now.
+  const refusals = rejected.map(({ code }) => replyExitCode({ code, lines: [] }));
   if (outcome.fate === 'delivered') {
-    show({ ok: true, to: outcome.to, detail: outcome.delivery.reply });
+    show({ ok: true, label: `job ${outcome.id}`, to: outcome.delivery.accepted, detail: outcome.delivery.reply, refused });
+    codes.push(...refusals);
     return;
   }
   if (outcome.fate === 'transient' && outcome.retry) return;
   const prefix = { permanent: '', transient: 'attempts used up: ', uncertain: 'uncertain, may have been delivered: ' }[outcome.fate];
-  show({ ok: false, to: outcome.to, detail: prefix + describeError(outcome.error) });
+  show({ ok: false, label: `job ${outcome.id}`, to: outcome.to, detail: prefix + describeError(outcome.error), refused });
   codes.push(exitCodeFor(outcome.error, false));
 }

@@ -1,14 +1,15 @@
 import type { RedisOptions } from 'bullmq';
 import { firstValueFrom } from 'rxjs';
+import { isSmtpErrorCode } from '../error-codes';
 import { SmtpError } from '../errors';
 import { type Outbox, type OutboxCounts, createOutbox } from '../outbox';
 import { ExitCode } from './exit-codes';
 import { type CliIo, InputError } from './io';
-import { DataError, type MailDefaults, composeMail } from './mails';
+import { DataError } from './mails';
 import type { OutboxAddCommand, OutboxCommand, OutboxTarget, OutboxUncertainCommand } from './outbox-args';
 import { runOutboxWork } from './outbox-work';
-import { UsageError } from './parse';
-import { mailDefaults, mailsOf } from './send';
+import { mailSource } from './send';
+import { UsageError } from './usage';
 
 /**
  * Runs `rx-smtp outbox add|work|status|uncertain`. Loaded only for these commands, so that BullMQ
@@ -86,18 +87,20 @@ export function redisOptions(url: string): RedisOptions {
   };
 }
 
-/** A Redis client's error (refused, timed out, closed) as an {@link SmtpError} with its code, for the exit status. */
+/** A Redis client's error (refused, timed out, closed) as an {@link SmtpError}, with its code when it has a known one (else `EIO`), for the exit status. */
 export function redisError(error: unknown): unknown {
   const ours = error instanceof SmtpError || error instanceof UsageError || error instanceof DataError || error instanceof InputError;
   if (ours || !(error instanceof Error)) return error;
-  const code = (error as { code?: string }).code ?? 'EIO';
-  return new SmtpError(code, `Redis: ${error.message}`, { cause: error });
+  const code = (error as { code?: string }).code;
+  return new SmtpError(code !== undefined && isSmtpErrorCode(code) ? code : 'EIO', `Redis: ${error.message}`, { cause: error });
 }
 
+/** The mails of the command line (built as `send` builds them), enqueued a batch at a time; one with `--id`. */
 async function add(outbox: Outbox, command: OutboxAddCommand, io: CliIo): Promise<ExitCode> {
-  const defaults: MailDefaults = await mailDefaults(command, io);
+  const source = (await mailSource(command, io))();
   if (command.count === undefined && command.mails === undefined) {
-    const id = await outbox.add(composeMail(defaults as Required<MailDefaults>), command.id === undefined ? {} : { id: command.id });
+    const { mail } = (await source.next()).value!;
+    const id = await outbox.add(mail, command.id === undefined ? {} : { id: command.id });
     io.stdout.write(`added ${id}\n`);
     return ExitCode.Ok;
   }
@@ -107,7 +110,7 @@ async function add(outbox: Outbox, command: OutboxAddCommand, io: CliIo): Promis
     added += (await Promise.all(batch)).length;
     batch = [];
   };
-  for await (const mail of mailsOf(command, defaults)) {
+  for await (const { mail } of source) {
     batch.push(outbox.add(mail));
     if (batch.length >= ADD_BATCH) await flush();
   }

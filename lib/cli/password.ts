@@ -1,4 +1,5 @@
-import { UsageError, type SendCommand } from './args';
+import type { ConnectionCommand } from './flags';
+import { UsageError } from './usage';
 import { type CliIo, readText } from './io';
 
 /** The environment variable a password may come from (never a flag: see {@link parseCommandLine}). */
@@ -18,7 +19,7 @@ const BACKSPACE = ['\u007f', '\b'];
  * const password = await resolvePassword(command, io);
  * ```
  */
-export async function resolvePassword(command: Pick<SendCommand, 'user' | 'passwordFile'>, io: CliIo): Promise<string | undefined> {
+export async function resolvePassword(command: Pick<ConnectionCommand, 'user' | 'passwordFile'>, io: CliIo): Promise<string | undefined> {
   if (command.user === undefined) return undefined;
   if (command.passwordFile !== undefined) {
     const password = (await readText(command.passwordFile, io)).split(/\r?\n/, 1)[0]!;

@@ -1,18 +1,21 @@
-import { type Subscription, EMPTY, catchError, filter, lastValueFrom, take } from 'rxjs';
+import { type Subscription, EMPTY, catchError, filter, lastValueFrom, take, tap } from 'rxjs';
 import type { SessionState } from '../dialogue/transition';
 import type { SmtpReply } from '../reply/reply';
 import { sanitize } from '../reply/sanitize';
 import { createSession } from '../session';
 import type { ProbeCommand } from './args';
-import { sessionOptions, showTranscript } from './connect';
+import { type ConnectProgress, resolveConnection, showTranscript, watchProgress } from './connect';
+import { reportConnectFailure } from './connect-failure';
 import { ExitCode, exitCodeFor } from './exit-codes';
 import type { CliIo } from './io';
+import { resolvePassword } from './password';
 import { describeReply, reportError } from './report';
 
 /**
- * Runs `rx-smtp probe`: connects without authenticating, prints what the server showed (greeting,
- * TLS, certificate subject, capabilities before and after STARTTLS, AUTH mechanisms), and QUITs.
- * Every value is the server's text, sanitised.
+ * Runs `rx-smtp probe`: connects, prints what the server showed (greeting, TLS, certificate
+ * subject, capabilities before and after STARTTLS, AUTH mechanisms), and QUITs. With `--user` it
+ * also logs in, to check the credentials (exit 77 when refused), and still sends no mail. Every
+ * value is the server's text, sanitised.
  *
  * @example
  * ```ts
@@ -20,7 +23,11 @@ import { describeReply, reportError } from './report';
  * ```
  */
 export async function runProbe(command: ProbeCommand, io: CliIo): Promise<ExitCode> {
-  const session = createSession(await sessionOptions(command, io));
+  const password = await resolvePassword(command, io);
+  const connection = await resolveConnection(command, io);
+  const session = createSession(connection.options);
+  const progress: ConnectProgress = { secure: false, authenticating: false };
+  let mechanism: string | undefined;
   const subscriptions: Subscription[] = command.verbose ? [showTranscript(session, io)] : [];
   let greeting: SmtpReply | undefined;
   let beforeTls: ReadonlyMap<string, string> | undefined;
@@ -32,10 +39,13 @@ export async function runProbe(command: ProbeCommand, io: CliIo): Promise<ExitCo
   try {
     let state: SessionState;
     try {
-      state = await lastValueFrom(session.connect(command.server));
+      const states$ = session.connect(connection.server, command.user, password).pipe(
+        watchProgress(progress),
+        tap((s) => (mechanism = s.mechanism ?? mechanism)),
+      );
+      state = await lastValueFrom(states$);
     } catch (error) {
-      reportError(io, error);
-      return exitCodeFor(error, false);
+      return reportConnectFailure(io, error, progress, command, connection);
     }
     // The server may break the protocol right after the last EHLO reply (in the same read).
     const broken = session.state.error;
@@ -53,6 +63,7 @@ export async function runProbe(command: ProbeCommand, io: CliIo): Promise<ExitCo
     const capabilities = session.capabilities ?? new Map<string, string>();
     lines.push(['capabilities', describeCapabilities(capabilities)]);
     lines.push(['auth', sanitize(capabilities.get('AUTH') ?? '') || 'none offered']);
+    if (command.user !== undefined) lines.push(['login', `${sanitize(command.user, 80)} accepted (${mechanism ?? 'AUTH'})`]);
     const width = Math.max(...lines.map(([label]) => label.length)) + 2;
     for (const [label, value] of lines) io.stdout.write(`${`${label}:`.padEnd(width)}${value}\n`);
     await lastValueFrom(session.quit().pipe(catchError(() => EMPTY)), { defaultValue: undefined });

@@ -4,10 +4,14 @@ import type { CliIo } from './io';
 /** One message's fate, as the progress display shows it. */
 export interface ProgressEvent {
   ok: boolean;
+  /** Where the message came from (`line 3` of a `--mails` file); without it, its place in the run. */
+  label?: string | undefined;
   /** The recipients, for the line. */
   to: readonly string[];
   /** The server's answer (`250 2.0.0 Ok: queued as X`) or the error (`ESERVERPERM 550 ...`), sanitised. */
   detail: string;
+  /** Recipients of a sent message that the server refused, each with its reply, sanitised. */
+  refused?: readonly { recipient: string; detail: string }[];
 }
 
 /**
@@ -24,6 +28,8 @@ export interface ProgressEvent {
 export interface Progress {
   readonly sent: number;
   readonly failed: number;
+  /** Recipients refused in messages that were sent to others. */
+  readonly refused: number;
   record(event: ProgressEvent): void;
   /** Stops the bar and prints the summary (and, on a terminal, the failures it could not show). */
   finish(): void;
@@ -50,6 +56,7 @@ export function createProgress(io: CliIo, total: number | undefined, now: () => 
 abstract class Tally implements Progress {
   sent = 0;
   failed = 0;
+  refused = 0;
   protected readonly started: number;
 
   constructor(
@@ -63,6 +70,7 @@ abstract class Tally implements Progress {
   record(event: ProgressEvent): void {
     if (event.ok) this.sent++;
     else this.failed++;
+    this.refused += event.refused?.length ?? 0;
     this.show(event);
   }
 
@@ -80,15 +88,23 @@ abstract class Tally implements Progress {
 
   protected summary(): string {
     const seconds = ((this.now() - this.started) / 1000).toFixed(1);
-    return `${this.sent} sent, ${this.failed} failed in ${seconds} s (${this.rate()} messages/s)\n`;
+    const refused = this.refused > 0 ? `, ${this.refused} recipients refused` : '';
+    return `${this.sent} sent, ${this.failed} failed${refused} in ${seconds} s (${this.rate()} messages/s)\n`;
+  }
+
+  /** The message's place: its label, or how many have ended so far (of how many). */
+  protected position(event: ProgressEvent): string {
+    if (event.label !== undefined) return event.label;
+    return this.total === undefined ? `${this.done}` : `${this.done}/${this.total}`;
   }
 }
 
-/** Plain lines: `sent 3/20 b@example.com: 250 Ok`, then the summary. */
+/** Plain lines: `sent 3/20 b@example.com: 250 Ok` (or `sent line 3 ...`), `refused line 3 c@example.com: 550 ...`, then the summary. */
 class LineProgress extends Tally {
   protected show(event: ProgressEvent): void {
-    const position = this.total === undefined ? `${this.done}` : `${this.done}/${this.total}`;
+    const position = this.position(event);
     this.io.stdout.write(`${event.ok ? 'sent' : 'failed'} ${position} ${event.to.join(', ')}: ${event.detail}\n`);
+    for (const { recipient, detail } of event.refused ?? []) this.io.stdout.write(`refused ${position} ${recipient}: ${detail}\n`);
   }
 
   finish(): void {
@@ -114,7 +130,12 @@ class BarProgress extends Tally {
   }
 
   protected show(event: ProgressEvent): void {
-    if (!event.ok && this.failures.length < MAX_LISTED_FAILURES) this.failures.push(`failed ${event.to.join(', ')}: ${event.detail}`);
+    const position = this.position(event);
+    const lines = [
+      ...(event.ok ? [] : [`failed ${position} ${event.to.join(', ')}: ${event.detail}`]),
+      ...(event.refused ?? []).map(({ recipient, detail }) => `refused ${position} ${recipient}: ${detail}`),
+    ];
+    for (const line of lines) if (this.failures.length < MAX_LISTED_FAILURES) this.failures.push(line);
     this.bar.update(this.done, this.payload());
   }
 
@@ -122,7 +143,8 @@ class BarProgress extends Tally {
     this.bar.update(this.done, this.payload());
     this.bar.stop();
     for (const line of this.failures) this.io.stderr.write(`${line}\n`);
-    if (this.failed > this.failures.length) this.io.stderr.write(`... and ${this.failed - this.failures.length} more failures\n`);
+    const untold = this.failed + this.refused - this.failures.length;
+    if (untold > 0) this.io.stderr.write(`... and ${untold} more failures and refusals\n`);
     this.io.stdout.write(this.summary());
   }
 

@@ -1,7 +1,15 @@
 import { SmtpError } from '../errors';
 import type { SmtpReply } from '../reply/reply';
 
-/** Server extensions kept from one EHLO reply; more is a hostile server, not a real one. */
+/**
+ * Server extensions kept from one EHLO reply; more is a hostile server, not a real one
+ * (`ESERVERSYNC`, and the connection is closed).
+ *
+ * @example
+ * ```ts
+ * import { MAX_EHLO_KEYWORDS } from 'rx-smtp'; // 128
+ * ```
+ */
 export const MAX_EHLO_KEYWORDS = 128;
 
 // RFC 5321 4.1.1.1: ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")

@@ -1,4 +1,5 @@
 import type { SmtpError } from '../errors';
+import type { PipeliningMode } from '../send/context';
 
 /**
  * Where a session stands. A connect passes through `connecting`, `greeting`, `ehlo` (or `helo`),
@@ -27,6 +28,8 @@ export interface TlsInfo {
   authorized: boolean;
   /** The server certificate's subject, e.g. `CN=mail.example.com, O=Example`; absent without a certificate. */
   subject?: string;
+  /** The handshake resumed an earlier TLS session with this server (no full handshake). */
+  resumed: boolean;
 }
 
 /**
@@ -55,6 +58,12 @@ export interface SessionState {
   secure: boolean;
   /** The TLS protocol, cipher and certificate, while TLS is in force. */
   tls?: TlsInfo;
+  /**
+   * How far this connection pipelines (RFC 2920), once connected: `across-mails` when the server
+   * offers PIPELINING, `within-mail` when the session's option asks for it or the server was found
+   * to refuse commands sent behind an end of data, `off` without PIPELINING.
+   */
+  pipelining?: PipeliningMode;
 }
 
 /** A step of a protocol phase: the status it enters, with what it learned. */

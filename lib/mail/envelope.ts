@@ -3,6 +3,7 @@ import { encodeBody } from '../body/encoder';
 import { SmtpError } from '../errors';
 import { assertSafeText } from '../options';
 import { checkMailbox } from './address';
+import { envelopeAddresses, envelopeSender } from './address-list';
 import type { DsnOptions, Mail } from './mail';
 import { xtext } from './xtext';
 
@@ -42,10 +43,15 @@ export interface TransferMode {
 export function prepareEnvelope(mail: Mail, mode: TransferMode): Envelope {
   if (mail === null || typeof mail !== 'object') throw invalid('a mail must be an object');
   const caps = mode.capabilities;
-  const recipients = typeof mail.to === 'string' ? [mail.to] : Array.isArray(mail.to) ? [...mail.to] : [];
+  // People write `Bob <bob@example.com>` and comma-separated lists: the envelope takes the bare addresses.
+  // (Loops rather than flatMap and spreads: this runs once a mail, on the sending path.)
+  const written: readonly unknown[] = typeof mail.to === 'string' ? [mail.to] : Array.isArray(mail.to) ? mail.to : [];
+  const recipients: string[] = [];
+  for (const to of written) for (const address of envelopeAddresses(to, 'a recipient')) recipients.push(address);
   if (recipients.length === 0) throw invalid('a mail needs at least one recipient');
   if (typeof mail.from !== 'string') throw invalid('mail.from must be a string');
-  let utf8 = mail.from === '' ? false : checkMailbox(mail.from, 'the sender');
+  const from = mail.from === '' ? '' : envelopeSender(mail.from);
+  let utf8 = from === '' ? false : checkMailbox(from, 'the sender');
   for (const r of recipients) {
     if (r === '') throw invalid('a recipient is empty');
     utf8 = checkMailbox(r, 'a recipient') || utf8;
@@ -62,19 +68,15 @@ export function prepareEnvelope(mail: Mail, mode: TransferMode): Envelope {
     throw new SmtpError('EMSGSIZE', `the message is ${size} octets and the server accepts at most ${limit}`);
   }
 
-  const params: string[] = [];
-  if (size !== undefined && caps.has('SIZE')) params.push(`SIZE=${size}`);
-  if (caps.has('8BITMIME')) params.push('BODY=8BITMIME');
-  if (utf8) params.push('SMTPUTF8');
-  if (mail.dsn !== undefined) params.push(...dsnMailParams(mail.dsn));
-  const rcptParams = mail.dsn === undefined ? () => '' : (r: string) => dsnRcptParams(mail.dsn!, r);
-  return {
-    mail,
-    recipients,
-    mailFrom: [`MAIL FROM:<${mail.from}>`, ...params].join(' '),
-    rcptTo: recipients.map((r) => `RCPT TO:<${r}>${rcptParams(r)}`),
-    body,
-  };
+  let mailFrom = `MAIL FROM:<${from}>`;
+  if (size !== undefined && caps.has('SIZE')) mailFrom += ` SIZE=${size}`;
+  if (caps.has('8BITMIME')) mailFrom += ' BODY=8BITMIME';
+  if (utf8) mailFrom += ' SMTPUTF8';
+  const dsn = mail.dsn;
+  if (dsn !== undefined) for (const param of dsnMailParams(dsn)) mailFrom += ` ${param}`;
+  const rcptTo: string[] = [];
+  for (const r of recipients) rcptTo.push(dsn === undefined ? `RCPT TO:<${r}>` : `RCPT TO:<${r}>${dsnRcptParams(dsn, r)}`);
+  return { mail, recipients, mailFrom, rcptTo, body };
 }
 
 function dsnMailParams(dsn: DsnOptions): string[] {
@@ -102,9 +104,16 @@ function dsnRcptParams(dsn: DsnOptions, recipient: string): string {
       params += ` NOTIFY=${[...new Set(dsn.notify)].join(',')}`;
     } else throw invalid("dsn.notify must be 'NEVER' or a non-empty list of SUCCESS, FAILURE, DELAY");
   }
-  if (dsn.orcpt === true) {
+  // true: each recipient's own address; a string (nodemailer's dsn.recipient): that original
+  // recipient on every RCPT, `rfc822;` added when it names no address type. DsnOptions.orcpt is
+  // typed boolean until mail.ts allows the string too.
+  const orcpt: unknown = dsn.orcpt;
+  if (orcpt === true) {
     assertSafeText(recipient, 'a recipient');
     params += ` ORCPT=rfc822;${xtext(recipient)}`;
+  } else if (typeof orcpt === 'string') {
+    if (orcpt === '') throw invalid('dsn.orcpt must be true or a non-empty address');
+    params += ` ORCPT=${orcpt.includes(';') ? xtext(orcpt) : `rfc822;${xtext(orcpt)}`}`;
   }
   return params;
 }

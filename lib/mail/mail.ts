@@ -36,6 +36,12 @@ export interface Mail {
   size?: number;
   /** Delivery status notifications to ask for (RFC 3461). */
   dsn?: DsnOptions;
+  /**
+   * The caller's own name for this mail (a database key, a queue job id): never sent, only carried
+   * back in its outcome and in the lists of a {@link SendAllError}, so that a caller can find it
+   * again without keeping the mail itself.
+   */
+  id?: string;
 }
 
 /**
@@ -47,8 +53,6 @@ export interface Mail {
  * ```
  */
 export interface SendResult {
-  /** The mail this result is for. */
-  mail: Mail;
   /** Recipients the server accepted (under LMTP: accepted after the end of data as well). */
   accepted: string[];
   /** Recipients the server refused, each with its reply; the message went to the others. */
@@ -67,25 +71,47 @@ export interface SendResult {
 }
 
 /**
- * The fate of one message of a `sendAll`.
+ * A mail and where it stood in the input of the call that sent it: what outcomes and the lists of
+ * a {@link SendAllError} point at. Positions tell apart the same Mail object given twice.
  *
  * @example
  * ```ts
- * session.sendAll(mails).subscribe((o: SendOutcome) => console.log(o.ok ? o.result.queueId : o.error.code));
+ * const retry: Mail[] = error.notSent.map((ref: MailRef) => ref.mail);
  * ```
  */
-export type SendOutcome =
-  | {
-      /** The server accepted the message. */
-      ok: true;
-      /** What the server said to it. */
-      result: SendResult;
-    }
-  | {
-      /** The message was not delivered. */
-      ok: false;
-      /** The mail that failed. */
-      mail: Mail;
-      /** Why: the server's refusal, or what stopped the message before it was sent. */
-      error: SmtpError;
-    };
+export interface MailRef {
+  /** The mail's position in the call's input, from 0. */
+  index: number;
+  /** The mail as given. */
+  mail: Mail;
+}
+
+/**
+ * The fate of one message of a `sendAll`: the mail and its position are in the same place whether
+ * it was delivered or not.
+ *
+ * @example
+ * ```ts
+ * session.sendAll(mails).subscribe((o: SendOutcome) => console.log(o.index, o.ok ? o.result.queueId : o.error.code));
+ * ```
+ */
+export type SendOutcome = MailRef &
+  (
+    | {
+        /** The server accepted the message. */
+        ok: true;
+        /** What the server said to it. */
+        result: SendResult;
+      }
+    | {
+        /** The message was not delivered. */
+        ok: false;
+        /** Why: the server's refusal, or what stopped the message before it was sent. */
+        error: SmtpError;
+        /**
+         * The recipients the server refused, each with its own reply, when the mail failed because
+         * none was accepted (or its sender was refused after some were); absent otherwise.
+         */
+        rejected?: SendResult['rejected'];
+      }
+  );

@@ -15,5 +15,7 @@
  * @packageDocumentation
  */
 export type { MailSender } from './dispatch';
+export { type NodemailerErrorCode, type NodemailerTimeoutType, RxSmtpTransportError, type RxSmtpTransportErrorFields } from './errors';
 export type { NodemailerDsn, NodemailerEnvelope, NodemailerMessage, RxSmtpSentMessageInfo } from './message';
+export type { NodemailerAuth, NodemailerSmtpOptions } from './options';
 export { RxSmtpTransport, type RxSmtpSendCallback, type RxSmtpTransportOptions, rxSmtpTransport } from './transport';

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import {
   BehaviorSubject,
   EMPTY,
@@ -8,10 +9,12 @@ import {
   Subject,
   type Subscription,
   catchError,
+  concat,
   concatWith,
   defer,
   exhaustMap,
   filter,
+  finalize,
   firstValueFrom,
   ignoreElements,
   lastValueFrom,
@@ -19,42 +22,52 @@ import {
   tap,
 } from 'rxjs';
 import type { ServerAddress } from '../address';
-import { SendAllError, SmtpError } from '../errors';
-import type { Mail, SendOutcome } from '../mail/mail';
-import type { SessionOptions } from '../options';
+import { SmtpError } from '../errors';
+import type { SendOutcome } from '../mail/mail';
+import type { SessionOptions, TlsMode } from '../options';
+import { createPool } from '../pool';
+import { SendAllError } from '../send/send-all-error';
 import { createSession } from '../session';
-import { type Dispatcher, type MailSender, senderDispatcher, sessionDispatcher } from './dispatch';
-import { type ConvertedMessage, type NodemailerMessage, type RxSmtpSentMessageInfo, convertMessage, sentInfo } from './message';
+import { type Dispatcher, type MailSender, connectMapped$, poolDispatcher, senderDispatcher, sessionDispatcher } from './dispatch';
+import { type Phase, RxSmtpTransportError, nodemailerError, phaseOf } from './errors';
+import { type ConvertedMessage, type MailTiming, type NodemailerMessage, type RxSmtpSentMessageInfo, convertMessage, sentInfo } from './message';
+import { type NodemailerSmtpOptions, type PlanInput, planTransport } from './options';
 
 /**
- * Options of {@link rxSmtpTransport} when the transport connects by itself: the server, the
- * account, and any {@link SessionOptions}.
+ * Options of {@link rxSmtpTransport} when the transport connects by itself: rx-smtp's own (the
+ * `server`, the account, any {@link SessionOptions}) or nodemailer's SMTP transport options
+ * ({@link NodemailerSmtpOptions}: `host`, `port`, `secure`, `auth`, `tls`, `pool`, ...), which are
+ * mapped onto rx-smtp's. An option that is neither, or both spellings of one, is `EINVAL`.
  *
  * @example
  * ```ts
- * const options: RxSmtpTransportOptions = { server: 'smtp://mail.example.com:587', username: 'alice', password: 's3cret' };
+ * const ours: RxSmtpTransportOptions = { server: 'smtp://mail.example.com:587', username: 'alice', password: 's3cret' };
+ * const theirs: RxSmtpTransportOptions = { host: 'mail.example.com', port: 587, auth: { user: 'alice', pass: 's3cret' } };
  * ```
  */
-export interface RxSmtpTransportOptions extends SessionOptions {
-  /** Where to connect. */
-  server: ServerAddress;
-  /** The account to log in as; no AUTH without it. */
+export interface RxSmtpTransportOptions extends Omit<SessionOptions, 'tls'>, NodemailerSmtpOptions {
+  /** Where to connect (rx-smtp's spelling; nodemailer's is `host` and `port`). */
+  server?: ServerAddress;
+  /** The account to log in as; no AUTH without it (nodemailer's spelling: `auth.user`). */
   username?: string;
-  /** The account's password. */
+  /** The account's password (nodemailer's spelling: `auth.pass`). */
   password?: string;
   /** Milliseconds without mail after which the connection is QUIT (0: at once). Default 1 000. */
   idleTimeout?: number;
+  /** rx-smtp's TLS mode (`'starttls'`, `'implicit'`, ...), or, as in nodemailer, options for `tls.connect` (rx-smtp's `tlsOptions`). */
+  tls?: TlsMode | TlsConnectionOptions;
 }
 
 /**
- * Called with the result of one message: an {@link SmtpError} (with its stable `code`), or the info.
+ * Called with the result of one message: an {@link RxSmtpTransportError} (nodemailer's fields, the
+ * {@link "rx-smtp"!SmtpError} as its `cause`), or the info.
  *
  * @example
  * ```ts
  * const done: RxSmtpSendCallback = (err, info) => console.log(err?.code ?? info?.response);
  * ```
  */
-export type RxSmtpSendCallback = (err: SmtpError | null, info?: RxSmtpSentMessageInfo) => void;
+export type RxSmtpSendCallback = (err: RxSmtpTransportError | null, info?: RxSmtpSentMessageInfo) => void;
 
 /**
  * A burst of `sendMail` calls (one web request's mails) arrives within milliseconds; a second keeps
@@ -98,6 +111,7 @@ export class RxSmtpTransport extends EventEmitter {
   private readonly wake$ = new Subject<void>();
   private readonly loop: Subscription;
   private closed: Promise<void> | undefined;
+  private readonly clock: () => number = Date.now;
 
   /**
    * Use {@link rxSmtpTransport}.
@@ -110,18 +124,18 @@ export class RxSmtpTransport extends EventEmitter {
     this.loop = this.wake$.pipe(exhaustMap(() => this.drain$())).subscribe();
   }
 
-  /** Called by nodemailer for each message; `callback` gets the info, or an {@link SmtpError}. */
+  /** Called by nodemailer for each message; `callback` gets the info, or an {@link RxSmtpTransportError}. */
   send(message: NodemailerMessage, callback: RxSmtpSendCallback): void {
     if (this.closed !== undefined) {
-      queueMicrotask(() => callback(new SmtpError('EPERM', 'the transport has been closed')));
+      queueMicrotask(() => callback(transportError(new SmtpError('EPERM', 'the transport has been closed'), [])));
       return;
     }
     let converted: ConvertedMessage;
     try {
-      converted = convertMessage(message);
+      converted = convertMessage(message, this.clock);
     } catch (err) {
       const error = err instanceof SmtpError ? err : new SmtpError('EINVAL', String(err), { cause: err });
-      queueMicrotask(() => callback(error));
+      queueMicrotask(() => callback(transportError(error, [])));
       return;
     }
     this.queue.push({ converted, callback, attempts: 0 });
@@ -129,21 +143,27 @@ export class RxSmtpTransport extends EventEmitter {
   }
 
   /**
-   * Connects and logs in (the connection is then kept for the next mails); with a sender of your
-   * own, there is nothing to check and it succeeds at once.
+   * Connects and logs in (the connection is then kept for the next mails; through a pool, a
+   * connection of its own is opened and QUIT); with a sender of your own, there is nothing to
+   * check and it succeeds at once.
    */
   verify(): Promise<true>;
   /** The same, with a callback. */
-  verify(callback: (err: SmtpError | null, success?: true) => void): void;
-  verify(callback?: (err: SmtpError | null, success?: true) => void): Promise<true> | void {
-    const done = lastValueFrom(this.dispatcher.verify(), { defaultValue: undefined }).then(() => {
-      if (!this.busy$.value && this.closed === undefined) this.dispatcher.idle();
-      return true as const;
-    });
+  verify(callback: (err: RxSmtpTransportError | null, success?: true) => void): void;
+  verify(callback?: (err: RxSmtpTransportError | null, success?: true) => void): Promise<true> | void {
+    const done = lastValueFrom(this.dispatcher.verify(), { defaultValue: undefined }).then(
+      () => {
+        if (!this.busy$.value && this.closed === undefined) this.dispatcher.idle();
+        return true as const;
+      },
+      (err: unknown) => {
+        throw transportError(err, []);
+      },
+    );
     if (callback === undefined) return done;
     done.then(
       (ok) => callback(null, ok),
-      (err: SmtpError) => callback(err),
+      (err: RxSmtpTransportError) => callback(err),
     );
   }
 
@@ -153,8 +173,8 @@ export class RxSmtpTransport extends EventEmitter {
   }
 
   /**
-   * Refuses new messages (`EPERM`), sends those already given, then QUITs the transport's own
-   * session. A sender passed in is left open. Resolves when done; never rejects.
+   * Refuses new messages (`ECONNECTION`, the cause `EPERM`), sends those already given, then QUITs
+   * the transport's own session or pool. A sender passed in is left open. Resolves when done; never rejects.
    */
   close(): Promise<void> {
     this.closed ??= firstValueFrom(this.busy$.pipe(filter((busy) => !busy), take(1)))
@@ -184,16 +204,22 @@ export class RxSmtpTransport extends EventEmitter {
 
   /** One `sendAll`; every job ends with exactly one callback, or goes back to the queue. */
   private sendBatch$(batch: Job[]): Observable<never> {
-    const pending = new Map<Mail, Job>(batch.map((job) => [job.converted.mail, job]));
-    const settle = (mail: Mail, outcome: SendOutcome): void => {
-      const job = pending.get(mail);
+    // By position: the same Mail object may stand twice in a batch.
+    const pending = new Map<number, Job>(batch.map((job, index) => [index, job]));
+    const clock = new BatchClock(this.clock);
+    const settle = (outcome: SendOutcome): void => {
+      const job = pending.get(outcome.index);
       if (job === undefined) return;
-      pending.delete(mail);
-      if (outcome.ok) report(job.callback, null, sentInfo(job.converted, outcome.result));
-      else report(job.callback, outcome.error);
+      pending.delete(outcome.index);
+      const timing = clock.settle(job.converted.openedAt());
+      if (outcome.ok) report(job.callback, null, sentInfo(job.converted, outcome.result, timing, this.dispatcher.ehlo()));
+      else report(job.callback, nodemailerError(outcome.error, phaseOf(outcome.error), job.converted.envelope.to, outcome.rejected));
     };
-    return defer(() => this.dispatcher.sendAll([...pending.keys()])).pipe(
-      tap((outcome) => settle(outcome.ok ? outcome.result.mail : outcome.mail, outcome)),
+    return defer(() => {
+      clock.start();
+      return this.dispatcher.sendAll(batch.map((job) => job.converted.mail));
+    }).pipe(
+      tap(settle),
       ignoreElements(),
       catchError((err: unknown) => {
         this.failRest(pending, err);
@@ -207,48 +233,104 @@ export class RxSmtpTransport extends EventEmitter {
    * The jobs of a failed batch without an outcome: those whose content never left go back to the
    * front of the queue (once); the rest, including any that may have been delivered, fail.
    */
-  private failRest(pending: Map<Mail, Job>, err: unknown): void {
-    const error = toSmtpError(err);
-    const cause = err instanceof SendAllError && err.cause instanceof SmtpError ? err.cause : error;
-    const notSent = new Set(err instanceof SendAllError ? err.notSent : []);
+  private failRest(pending: Map<number, Job>, err: unknown): void {
+    const notSent = notSentOf(err);
     const retry: Job[] = [];
-    for (const [mail, job] of pending) {
+    for (const [index, job] of pending) {
       job.attempts++;
-      if (notSent.has(mail) && !job.converted.opened() && job.attempts < MAX_ATTEMPTS) retry.push(job);
-      else report(job.callback, cause);
+      if (notSent.has(index) && !job.converted.opened() && job.attempts < MAX_ATTEMPTS) retry.push(job);
+      else report(job.callback, transportError(err, job.converted.envelope.to));
     }
     pending.clear();
     this.queue.unshift(...retry);
   }
 }
 
+// The two places the transport reads the session's outcome shapes, which may change with it.
+
+/** The mail an outcome is for. */
+/** The positions of the mails a failed batch never sent (safe to send again). */
+function notSentOf(err: unknown): Set<number> {
+  return new Set(err instanceof SendAllError ? err.notSent.map((ref) => ref.index) : []);
+}
+
 /**
- * Creates a nodemailer transport that sends through rx-smtp. Give it connection options and it
- * keeps a session of its own (connected when mail comes, QUIT when idle); or give it a sender you
- * own: a connected {@link "rx-smtp"!SmtpSession}, or a pool.
+ * When each mail of a batch began and ended, for nodemailer's `envelopeTime` and `messageTime`: a
+ * session sends a batch's mails one after another, so a mail's transaction begins when the batch
+ * does or when the mail before it ended, whichever is later.
+ */
+class BatchClock {
+  private startedAt = 0;
+  private readonly settled: number[] = [];
+
+  constructor(private readonly now: () => number) {}
+
+  start(): void {
+    this.startedAt = this.now();
+  }
+
+  /** The timing of a mail whose final reply came now, whose content started at `contentAt`. */
+  settle(contentAt: number | undefined): MailTiming {
+    const settledAt = this.now();
+    const before = this.settled.filter((t) => contentAt === undefined || t <= contentAt);
+    this.settled.push(settledAt);
+    return { startedAt: Math.max(this.startedAt, ...before), settledAt };
+  }
+}
+
+/**
+ * Creates a nodemailer transport that sends through rx-smtp. Give it connection options (rx-smtp's,
+ * or nodemailer's own: see {@link NodemailerSmtpOptions}) and it keeps a session of its own
+ * (connected when mail comes, QUIT when idle) or, with `pool: true`, an rx-smtp pool; or give it a
+ * sender you own: a connected {@link "rx-smtp"!SmtpSession}, or a pool.
  *
- * @throws {@link "rx-smtp"!SmtpError} `EINVAL` for a missing server, an unknown option or a bad value.
+ * @throws {@link "rx-smtp"!SmtpError} `EINVAL` for a missing server, an unknown option, a conflict or a bad value.
  * @example
  * ```ts
  * import nodemailer from 'nodemailer';
  * import { rxSmtpTransport } from 'rx-smtp/nodemailer';
  *
- * const transporter = nodemailer.createTransport(rxSmtpTransport({ server: 'smtp://mail.example.com:587', username: 'alice', password: 's3cret' }));
+ * const transporter = nodemailer.createTransport(rxSmtpTransport({ host: 'mail.example.com', port: 587, auth: { user: 'alice', pass: 's3cret' } }));
  * const info = await transporter.sendMail({ from: 'alice@example.com', to: 'bob@example.com', subject: 'Hi', text: 'Hello' });
  * ```
  */
 export function rxSmtpTransport(source: RxSmtpTransportOptions | MailSender): RxSmtpTransport {
   if (source === null || typeof source !== 'object') throw new SmtpError('EINVAL', 'rxSmtpTransport needs connection options or a sender');
   if ('send' in source && typeof source.send === 'function') return new RxSmtpTransport(senderDispatcher(source));
-  const { server, username, password, idleTimeout = DEFAULT_IDLE_TIMEOUT_MS, ...sessionOptions } = source as RxSmtpTransportOptions;
-  if (server === undefined) throw new SmtpError('EINVAL', 'rxSmtpTransport options need a server');
-  if (!Number.isInteger(idleTimeout) || idleTimeout < 0) throw new SmtpError('EINVAL', 'idleTimeout must be a non-negative integer (ms)');
-  const session = createSession(sessionOptions);
-  return new RxSmtpTransport(sessionDispatcher(session, { server, username, password, idleTimeoutMs: idleTimeout }));
+  const plan = planTransport(source as PlanInput, DEFAULT_IDLE_TIMEOUT_MS);
+  const target = { server: plan.server, username: plan.username, password: plan.password, deadlines: plan.deadlines, tls: plan.session.tls };
+  if (plan.pool !== undefined) {
+    const pool = createPool({
+      ...plan.session,
+      ...plan.pool,
+      server: plan.server,
+      ...(plan.username !== undefined && { username: plan.username }),
+      ...(plan.password !== undefined && { password: plan.password }),
+      ...(plan.idleTimeoutMs > 0 && { idleTimeout: plan.idleTimeoutMs }),
+    });
+    const verify = () => verifyOnce$(plan.session, target);
+    return new RxSmtpTransport(poolDispatcher(pool, verify));
+  }
+  const session = createSession(plan.session);
+  return new RxSmtpTransport(sessionDispatcher(session, { ...target, idleTimeoutMs: plan.idleTimeoutMs }));
+}
+
+/** nodemailer's pool verifies with a connection of its own: connect, log in, QUIT. */
+function verifyOnce$(options: SessionOptions, target: Parameters<typeof connectMapped$>[1]): Observable<never> {
+  return defer(() => {
+    const session = createSession(options);
+    return concat(
+      connectMapped$(session, target),
+      session.quit().pipe(
+        ignoreElements(),
+        catchError(() => EMPTY),
+      ),
+    ).pipe(finalize(() => session.dispose()));
+  });
 }
 
 /** Calls a nodemailer callback; what it throws surfaces as an uncaught exception, not inside the queue. */
-function report(callback: RxSmtpSendCallback, err: SmtpError | null, info?: RxSmtpSentMessageInfo): void {
+function report(callback: RxSmtpSendCallback, err: RxSmtpTransportError | null, info?: RxSmtpSentMessageInfo): void {
   try {
     if (err === null) callback(null, info);
     else callback(err);
@@ -259,8 +341,15 @@ function report(callback: RxSmtpSendCallback, err: SmtpError | null, info?: RxSm
   }
 }
 
-function toSmtpError(err: unknown): SmtpError {
-  return err instanceof SmtpError ? err : new SmtpError('EIO', err instanceof Error ? err.message : String(err), { cause: err });
+/**
+ * Any failure as nodemailer's error: already one (a connect), or an rx-smtp error (a session
+ * failure's own cause) made into one. `recipients` are the mail's, for "all recipients refused".
+ */
+function transportError(err: unknown, recipients: readonly string[], phase: Phase = 'send'): RxSmtpTransportError {
+  if (err instanceof RxSmtpTransportError) return err;
+  const error = err instanceof SendAllError && err.cause instanceof SmtpError ? err.cause : err;
+  const smtpError = error instanceof SmtpError ? error : new SmtpError('EIO', error instanceof Error ? error.message : String(error), { cause: error });
+  return nodemailerError(smtpError, phase, recipients);
 }
 
 /** The package's version; this file sits two levels below package.json both in lib/ and in dist/. */

@@ -1,6 +1,6 @@
 import type { SmtpError } from '../errors';
 import type { SendResult } from '../mail/mail';
-import type { PoolOutcome } from '../pool';
+import type { FailureKind, PoolOutcome } from '../pool';
 import { formatReply } from '../reply/reply';
 import { sanitize } from '../reply/sanitize';
 
@@ -20,21 +20,37 @@ export interface Delivery {
   /** Recipients the server accepted. */
   accepted: string[];
   /** Recipients the server refused, each with its reply on one line; the mail went to the others. */
-  rejected: {
-    /** The address as given in the mail. */
-    recipient: string;
-    /** The server's refusal, on one line. */
-    reply: string;
-  }[];
+  rejected: Refusal[];
   /** True when an operator resolved an uncertain mail as delivered: nothing was sent this time. */
   resolved?: true;
 }
 
-/** A mail's fate in one attempt: delivered, or how it failed. */
-export type Fate = { kind: 'delivered'; delivery: Delivery } | { kind: 'permanent' | 'transient' | 'uncertain'; error: SmtpError };
+/**
+ * A recipient the server refused, as the outbox keeps it.
+ *
+ * @example
+ * ```ts
+ * const refusal: Refusal = { recipient: 'c@example.com', code: 550, reply: '550 5.1.1 no such user' };
+ * ```
+ */
+export interface Refusal {
+  /** The address as given in the mail. */
+  recipient: string;
+  /** The reply's code: 5xx refused for good, 4xx for now. */
+  code: number;
+  /** The server's refusal, on one line. */
+  reply: string;
+}
+
+/**
+ * A mail's fate in one attempt: delivered, or how it failed (the pool's {@link FailureKind}), with
+ * the recipients refused when none was accepted.
+ */
+export type Fate = { kind: 'delivered'; delivery: Delivery } | { kind: FailureKind; error: SmtpError; rejected: Refusal[] };
 
 /**
  * The one place that reads the pool's outcomes, so that a change of their shape is one edit here.
+ * The pool has classified each failure (`classifyFailure`): the outbox takes its word.
  *
  * @example
  * ```ts
@@ -43,7 +59,7 @@ export type Fate = { kind: 'delivered'; delivery: Delivery } | { kind: 'permanen
  */
 export function fateOf(outcome: PoolOutcome): Fate {
   if (outcome.ok) return { kind: 'delivered', delivery: deliveryOf(outcome.result) };
-  return { kind: outcome.failure, error: outcome.error };
+  return { kind: outcome.failure, error: outcome.error, rejected: refusals(outcome.rejected ?? []) };
 }
 
 function deliveryOf(result: SendResult): Delivery {
@@ -51,8 +67,12 @@ function deliveryOf(result: SendResult): Delivery {
     ...(result.queueId !== undefined && { queueId: result.queueId }),
     reply: oneLine(result.reply),
     accepted: result.accepted,
-    rejected: result.rejected.map(({ recipient, reply }) => ({ recipient, reply: oneLine(reply) })),
+    rejected: refusals(result.rejected),
   };
+}
+
+function refusals(rejected: SendResult['rejected']): Refusal[] {
+  return rejected.map(({ recipient, reply }) => ({ recipient, code: reply.code, reply: oneLine(reply) }));
 }
 
 function oneLine(reply: SendResult['reply']): string {

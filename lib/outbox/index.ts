@@ -16,7 +16,7 @@
  * @packageDocumentation
  */
 export type { RetryOptions } from './backoff';
-export type { Delivery } from './fate';
+export type { Delivery, Refusal } from './fate';
 export { DEFAULT_MAX_BODY_BYTES } from './job-data';
 export type { OutboxOptions } from './options';
 export type { OutboxOutcome, OutcomeBase } from './outcome';

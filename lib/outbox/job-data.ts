@@ -59,16 +59,16 @@ export async function jobDataOf(mail: Mail, maxBodyBytes: number): Promise<Outbo
 }
 
 /**
- * The mail a job describes, to give the pool.
+ * The mail a job describes, to give the pool; `id` (the job's) is carried back in its outcome.
  *
  * @example
  * ```ts
- * pool.sendAll([mailOf(job.data)]);
+ * pool.sendAll([mailOf(job.data, job.id)]);
  * ```
  */
-export function mailOf(data: OutboxJobData): Mail {
+export function mailOf(data: OutboxJobData, id?: string): Mail {
   const body = data.encoding === 'base64' ? Buffer.from(data.body, 'base64') : data.body;
-  return { from: data.from, to: data.to, body, ...(data.dsn !== undefined && { dsn: data.dsn }) };
+  return { from: data.from, to: data.to, body, ...(data.dsn !== undefined && { dsn: data.dsn }), ...(id !== undefined && { id }) };
 }
 
 async function storedBody(body: Mail['body'], max: number): Promise<Pick<OutboxJobData, 'body' | 'encoding'>> {

@@ -66,9 +66,15 @@ redis.call('HSET', KEYS[1], '${MARK}', redis.call('HGET', KEYS[1], 'atm') or '0'
 return 1
 `;
 
-// KEYS: uncertain set, job hash. ARGV: job id, resolution. 1 when resolved, 0 when not uncertain.
+// KEYS: uncertain set, job hash. ARGV: job id, resolution. 1 when resolved, 0 when not uncertain,
+// -1 when its job is gone (removed by hand): it is forgotten, and no hash is made for a job that
+// is not there (BullMQ would take one for an existing job and refuse to add that id again).
 const RESOLVE = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return -1
+end
 redis.call('HDEL', KEYS[2], '${MARK}', '${MARK_NOTE}')
 if ARGV[2] == 'delivered' then redis.call('HSET', KEYS[2], '${RESOLVED}', 'delivered') end
 return 1
@@ -135,9 +141,14 @@ export class Ledger {
     await this.run('rxSmtpRecordUncertain', [this.toKey(UNCERTAIN), jobId, JSON.stringify(entry)]);
   }
 
-  /** Marks an uncertain job for the next worker (`delivered`) or clears its mark (`retry`); false when it is not uncertain. */
-  async resolve(jobId: string, resolution: 'delivered' | 'retry'): Promise<boolean> {
-    return (await this.run('rxSmtpResolve', [this.toKey(UNCERTAIN), this.toKey(jobId), jobId, resolution])) === 1;
+  /**
+   * Marks an uncertain job for the next worker (`delivered`) or clears its mark (`retry`):
+   * `resolved`; `not-uncertain` when it is not in the uncertain set; `gone` when its job no longer
+   * exists (it is then taken out of the set).
+   */
+  async resolve(jobId: string, resolution: 'delivered' | 'retry'): Promise<'resolved' | 'not-uncertain' | 'gone'> {
+    const answer = await this.run('rxSmtpResolve', [this.toKey(UNCERTAIN), this.toKey(jobId), jobId, resolution]);
+    return answer === 1 ? 'resolved' : answer === -1 ? 'gone' : 'not-uncertain';
   }
 
   /** Takes a job out of the uncertain set. */

@@ -88,7 +88,9 @@ export interface Outbox {
   uncertain(): Promise<UncertainMail[]>;
   /**
    * Settles an uncertain mail: `delivered` completes its job without sending it, `retry` sends it
-   * again; both through the next worker. `ENOENT` when no uncertain mail has this id.
+   * again; both through the next worker. `EINVAL` when no uncertain mail has this id (or its job
+   * was removed), `EPERM` while a worker still holds its job (it is failing as uncertain right now:
+   * resolve it again in a moment).
    */
   resolve(id: string, resolution: 'delivered' | 'retry'): Promise<void>;
   /** Stops every worker this outbox started (as unsubscribing does), then closes its Redis connection. */
@@ -173,15 +175,16 @@ class RedisOutbox implements Outbox {
   async resolve(id: string, resolution: 'delivered' | 'retry'): Promise<void> {
     if (typeof id !== 'string' || id === '') throw invalid('resolve needs the id of an uncertain mail');
     if (resolution !== 'delivered' && resolution !== 'retry') throw invalid("a resolution is 'delivered' or 'retry'");
-    if (!(await this.ledger.resolve(id, resolution))) throw new SmtpError('ENOENT', `no uncertain mail has the id ${id}`);
-    const job = await this.queue.getJob(id);
+    const resolved = await this.ledger.resolve(id, resolution);
+    if (resolved === 'not-uncertain') throw invalid(`no uncertain mail has the id ${id}`);
+    const job = resolved === 'gone' ? undefined : await this.queue.getJob(id);
     if (job === undefined) {
-      await this.ledger.forget(id);
-      throw new SmtpError('ENOENT', `the job ${id} no longer exists`);
+      await this.ledger.forget(id); // removed since the script ran
+      throw invalid(`the job ${id} no longer exists; it is no longer listed as uncertain`);
     }
     if ((await job.getState()) === 'failed') await job.retry('failed');
     // A job still active is failing as uncertain right now; resolving it again once it has failed works.
-    else throw new SmtpError('EBUSY', `the job ${id} is still held by a worker; resolve it again in a moment`);
+    else throw new SmtpError('EPERM', `the job ${id} is still held by a worker; resolve it again in a moment`);
     await this.ledger.forget(id);
   }
 

@@ -1,5 +1,5 @@
 import type { SmtpError } from '../errors';
-import type { Delivery } from './fate';
+import type { Delivery, Refusal } from './fate';
 
 /**
  * What a worker did with one job, as `outbox.work()` emits it:
@@ -27,12 +27,16 @@ export type OutboxOutcome =
       fate: 'permanent' | 'uncertain';
       /** Why. */
       error: SmtpError;
+      /** The recipients refused, each with its reply, when the mail failed because none was accepted. */
+      rejected: Refusal[];
     })
   | (OutcomeBase & {
       /** Failed for now. */
       fate: 'transient';
       /** Why. */
       error: SmtpError;
+      /** The recipients refused (for now), each with its reply, when the mail failed because none was accepted. */
+      rejected: Refusal[];
       /** True when the job will be tried again; false when it has used its attempts and failed. */
       retry: boolean;
     });

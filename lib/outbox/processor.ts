@@ -41,8 +41,9 @@ class LockLost extends Error {
 
 /**
  * The BullMQ processor of a `work()`: claims the job (which finds the mails a stopped worker left
- * marked), marks it, sends it through the pool, and turns its fate into the job's: a return value
- * (completed), a {@link TransientFailure} (retried) or an `UnrecoverableError` (failed for good).
+ * marked), sends it through the pool, marking it just before its end of data, and turns its fate
+ * into the job's: a return value (completed), a {@link TransientFailure} (retried) or an
+ * `UnrecoverableError` (failed for good).
  *
  * @example
  * ```ts
@@ -60,26 +61,30 @@ export function outboxProcessor(context: ProcessorContext): Processor<OutboxJobD
       case 'resolved':
         return settle(context, job, { kind: 'delivered', delivery: resolvedDelivery(job.data) });
       case 'uncertain':
-        return settle(context, job, { kind: 'uncertain', error: new SmtpError('EOWNERDEAD', `a worker stopped after marking this mail (${claim.lastLine})`) });
+        return settle(context, job, { kind: 'uncertain', error: new SmtpError('EOWNERDEAD', `a worker stopped after marking this mail (${claim.lastLine})`), rejected: [] });
       case 'fresh':
         return settle(context, job, await send(context, job, token));
     }
   };
 }
 
+/**
+ * Sends the job's mail through the pool, marking the job just before the mail's end of data can
+ * leave (the pool's `beforeEndOfData`). A mark refused (the lock is gone) fails the mail before any
+ * of it is written; that is no fate of the job's, which is another worker's now: {@link LockLost}.
+ */
 async function send(context: ProcessorContext, job: Job<OutboxJobData>, token: string): Promise<Fate> {
-  // Moves into the pool's CallOptions.beforeEndOfData once it has one, to mark right before the
-  // end of data instead of before the whole transaction. Marking early is safe: a crash in
-  // between can only leave the mail uncertain, never send it twice.
-  await markBeforeEndOfData(context, job, token);
-  return fateOf(await firstValueFrom(context.pool.sendAll([mailOf(job.data)])));
+  const beforeEndOfData = (): Promise<void> => mark(context, job, token);
+  const outcome = await firstValueFrom(context.pool.sendAll([mailOf(job.data, job.id!)], { beforeEndOfData }));
+  if (!outcome.ok && outcome.error.cause instanceof LockLost) throw outcome.error.cause;
+  return fateOf(outcome);
 }
 
 /**
  * The crash mark (see ledger.ts): from here on, a worker that dies leaves the job uncertain
- * instead of to be run again. Throws when the lock is gone, so that the mail is not sent.
+ * instead of to be run again. Throws {@link LockLost} when the lock is gone, so that the mail is not sent.
  */
-async function markBeforeEndOfData(context: ProcessorContext, job: Job<OutboxJobData>, token: string): Promise<void> {
+async function mark(context: ProcessorContext, job: Job<OutboxJobData>, token: string): Promise<void> {
   const note = `${context.workerName} marked it for its end of data at ${new Date().toISOString()}`;
   if (!(await context.ledger.mark(job.id!, token, note))) throw new LockLost(`job ${job.id}: the lock was lost before the end of data; not sent`);
 }
@@ -93,16 +98,16 @@ async function settle(context: ProcessorContext, job: Job<OutboxJobData>, fate: 
       return fate.delivery;
     case 'transient': {
       const retry = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
-      context.record(job, { ...base, fate: 'transient', error: fate.error, retry });
+      context.record(job, { ...base, fate: 'transient', error: fate.error, rejected: fate.rejected, retry });
       throw new TransientFailure(fate.error);
     }
     case 'uncertain':
       // Recorded before the job fails: a crash in between leaves it marked, so uncertain again.
       await context.ledger.recordUncertain(job.id!, describeFailure(fate.error));
-      context.record(job, { ...base, fate: 'uncertain', error: fate.error });
+      context.record(job, { ...base, fate: 'uncertain', error: fate.error, rejected: fate.rejected });
       throw new UnrecoverableError(`uncertain: ${describeFailure(fate.error)}`);
     case 'permanent':
-      context.record(job, { ...base, fate: 'permanent', error: fate.error });
+      context.record(job, { ...base, fate: 'permanent', error: fate.error, rejected: fate.rejected });
       throw new UnrecoverableError(describeFailure(fate.error));
   }
 }

@@ -1,10 +1,12 @@
-import { SendAllError, SmtpError } from '../errors';
+import { CERTIFICATE_ERROR_CODES } from '../error-codes';
+import { SmtpError } from '../errors';
+import { SendAllError } from '../send/send-all-error';
 
 /**
  * How a failed message failed, for deciding what to do with it:
  * - `permanent`: the server refused it for good (5xx), or it can never be sent as it is (a bad
- *   address, too large, an extension the server lacks), or the caller aborted it (`ECANCELED`):
- *   do not retry unchanged.
+ *   address, too large, an extension the server lacks, a streamed body already read), or the
+ *   caller aborted it before its end of data left (`ECANCELED`): do not retry unchanged.
  * - `transient`: a 4xx (greylisting's 450/451 4.7.x included), or the connection failed before its
  *   end of data was sent: retrying later may work.
  * - `uncertain`: its end of data was sent and the reply never came: it may have been delivered, so
@@ -13,17 +15,21 @@ import { SendAllError, SmtpError } from '../errors';
 export type FailureKind = 'permanent' | 'transient' | 'uncertain';
 
 /**
- * Codes of mails that cannot succeed as they are, whatever the server's mood; and ECANCELED, the
- * caller's own decision, which a retry loop must not overrule.
+ * Codes of mails that cannot succeed as they are, whatever the server's mood; ECANCELED, the
+ * caller's own decision, which a retry loop must not overrule; and the certificate codes: a
+ * certificate that fails now fails on every retry until someone changes it or the trust.
  */
-const PERMANENT_CODES = new Set(['ESERVERPERM', 'EINVAL', 'EMSGSIZE', 'ENOTSUP', 'EPROTO', 'ECANCELED']);
-
-/**
- * OpenSSL's certificate verification codes (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`,
- * `ERR_TLS_CERT_ALTNAME_INVALID`, `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, ...): a certificate that fails
- * now fails on every retry until someone changes it or the trust.
- */
-const CERTIFICATE_CODE = /CERT|UNABLE_TO_(GET|VERIFY)/;
+const PERMANENT_CODES: ReadonlySet<string> = new Set([
+  'ESERVERPERM',
+  'EINVAL',
+  'EMSGSIZE',
+  'ENOTSUP',
+  'EPROTO',
+  'ECANCELED',
+  'EIO',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  ...CERTIFICATE_ERROR_CODES,
+]);
 
 /**
  * Classifies the error of a failed send by its reply class (and enhanced status code), or by its
@@ -45,5 +51,5 @@ export function classifyFailure(error: unknown): FailureKind {
     if (cls === 4) return 'transient';
     if (cls === 5) return 'permanent';
   }
-  return PERMANENT_CODES.has(error.code) || CERTIFICATE_CODE.test(error.code) ? 'permanent' : 'transient';
+  return PERMANENT_CODES.has(error.code) ? 'permanent' : 'transient';
 }

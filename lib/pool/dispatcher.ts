@@ -1,103 +1,40 @@
-import type { ObservableInput } from 'rxjs';
-import { SmtpError } from '../errors';
-import type { Mail } from '../mail/mail';
-import type { PoolOutcome } from './outcome';
-import { MailSource } from './mail-source';
+import { EMPTY, Observable, Subject, type Subscription, concat, concatMap, defer, filter, map, of, startWith, take, takeUntil } from 'rxjs';
+import { aborted$ } from '../abort';
+import type { Batch, Job } from './batch';
 import type { TokenBucket } from './token-bucket';
 
-/** One mail on its way through the pool, with the `sendAll` it belongs to. */
-export interface Job {
-  readonly mail: Mail;
-  readonly batch: Batch;
-  /** Connections this mail was given to that died before its end of data was sent. */
-  attempts: number;
-}
-
-/**
- * The mails of one `sendAll` call: its input, read on demand, and where its outcomes go. It ends
- * when its input has ended and every mail taken from it has its outcome.
- */
-export class Batch {
-  /** Mails taken from the input that have no outcome yet. */
-  pending = 0;
-  inputDone = false;
-  cancelled = false;
-  private inputError: unknown;
-  private readonly source: MailSource;
-
-  constructor(
-    input: ObservableInput<Mail>,
-    private readonly onOutcome: (outcome: PoolOutcome) => void,
-    private readonly onEnd: (error?: SmtpError) => void,
-  ) {
-    this.source = new MailSource(input);
-  }
-
-  /** The next mail of the input as a job, or undefined once the input has ended (or failed). */
-  async take(): Promise<Job | undefined> {
-    if (this.inputDone || this.cancelled) return undefined;
-    let pulled;
-    try {
-      pulled = await this.source.pull();
-    } catch (error) {
-      this.inputError ??= error;
-      this.inputDone = true;
-      this.endIfDone();
-      return undefined;
-    }
-    if ('done' in pulled || this.cancelled) {
-      this.inputDone = true;
-      this.endIfDone();
-      return undefined;
-    }
-    this.pending++;
-    return { mail: pulled.mail, batch: this, attempts: 0 };
-  }
-
-  /** A mail's one outcome. */
-  settle(outcome: PoolOutcome): void {
-    this.pending--;
-    if (!this.cancelled) this.onOutcome(outcome);
-    this.endIfDone();
-  }
-
-  /** The pool was aborted: the caller gets `error` now; outcomes still due are dropped. */
-  abort(error: SmtpError): void {
-    if (this.cancelled) return;
-    this.cancel();
-    this.onEnd(error);
-  }
-
-  /** The caller unsubscribed: stop reading the input; outcomes still due are dropped. */
-  cancel(): void {
-    this.cancelled = true;
-    this.inputDone = true;
-    this.source.close();
-  }
-
-  private endIfDone(): void {
-    if (!this.inputDone || this.pending > 0 || this.cancelled) return;
-    this.cancelled = true;
-    this.source.close();
-    if (this.inputError === undefined) this.onEnd();
-    else this.onEnd(new SmtpError('EIO', 'the mail input failed; every mail it gave before failing has its outcome', { cause: this.inputError }));
-  }
-}
+/** What {@link Dispatcher.poll} finds: a job, none yet (an input will give more later), or no work at all. */
+export type Dispatched = Job | 'wait' | 'none';
 
 /**
  * Hands out jobs to connections that have room: mails to send again first (their connection died
- * before their end of data), then each `sendAll`'s input in turn. Nothing is read from an input
- * before a connection asks, so an input of a million mails stays where it is.
+ * before their end of data), then each `sendAll`'s input in turn (round robin, so that one endless
+ * input does not starve the calls made after it). Nothing is read from an input before a connection
+ * asks, so an input of a million mails stays where it is; a rate limit lets each job go only when
+ * its token has come.
+ *
+ * @example
+ * ```ts
+ * dispatcher.next$().subscribe((job) => send(job)); // completes at once when there is no work
+ * ```
  */
 export class Dispatcher {
-  private readonly retries: Job[] = [];
+  /** Emits when work may have arrived: a call, a mail to send again, an input that gave more. */
+  readonly changed$ = new Subject<void>();
+  private retries: Job[] = [];
+  /** Jobs handed to a connection's `next$()` that wait there for their rate-limit token: nothing of them is written. */
+  private readonly awaitingToken = new Set<Job>();
   private readonly batches: Batch[] = [];
+  private readonly watching = new Map<Batch, Subscription>();
   private turn = 0;
-  /** Bumped whenever work may have arrived, so an idle connection that looked just before can tell. */
-  version = 0;
+  /** Connections waiting in `next$()` for a job now. */
+  private waitingCount = 0;
+  /** The pool is closing: a connection waiting for work hears there will be none. */
+  private closing = false;
 
   constructor(private readonly bucket: TokenBucket | undefined) {}
 
+  /** Mails waiting for another connection after theirs died before their end of data. */
   get queued(): number {
     return this.retries.length;
   }
@@ -106,50 +43,134 @@ export class Dispatcher {
     return this.batches.length > 0;
   }
 
+  /** Connections waiting for a job now. */
+  get waiting(): number {
+    return this.waitingCount;
+  }
+
+  /** How many mails may still be handed out: retries plus what the inputs may give (Infinity when unknown). */
+  get pending(): number {
+    return this.batches.reduce((sum, batch) => sum + batch.remaining, this.retries.length);
+  }
+
+  /** How many mails to plan connections for: retries plus what the inputs hold or show they may (see {@link Batch.expected}). */
+  get expected(): number {
+    return this.batches.reduce((sum, batch) => sum + batch.expected, this.retries.length);
+  }
+
+  /** No more calls will come: connections waiting for work stop when there is none. */
+  close(): void {
+    this.closing = true;
+    this.changed$.next();
+  }
+
+  /** The calls being served now. */
+  batchesNow(): Batch[] {
+    return [...this.batches];
+  }
+
   add(batch: Batch): void {
     this.batches.push(batch);
-    this.version++;
+    this.watching.set(batch, batch.changed$.subscribe(() => this.changed$.next()));
+    this.changed$.next();
   }
 
   remove(batch: Batch): void {
-    const i = this.batches.indexOf(batch);
-    if (i >= 0) this.batches.splice(i, 1);
-  }
-
-  /** Ends every `sendAll` with `error` (the pool was aborted). */
-  abortAll(error: SmtpError): void {
-    for (const batch of [...this.batches]) batch.abort(error);
-    this.batches.length = 0;
+    const at = this.batches.indexOf(batch);
+    if (at >= 0) this.batches.splice(at, 1);
+    this.watching.get(batch)?.unsubscribe();
+    this.watching.delete(batch);
+    this.retries = this.retries.filter((job) => job.batch !== batch);
+    this.changed$.next();
   }
 
   /** A job whose connection died before its end of data left: first in line for the next connection. */
   retry(job: Job): void {
     this.retries.push(job);
-    this.version++;
+    this.changed$.next();
   }
 
-  /** The next job, once the rate limit lets it go; undefined when there is no work at all. */
-  async next(): Promise<Job | undefined> {
-    const job = await this.nextJob();
-    if (job !== undefined && this.bucket !== undefined) await this.bucket.take();
-    return job;
-  }
-
-  private async nextJob(): Promise<Job | undefined> {
-    for (;;) {
-      const retry = this.retries.shift();
-      if (retry === undefined) break;
-      if (!retry.batch.cancelled) return retry;
-      retry.batch.pending--;
+  /**
+   * The jobs of `batch` that are in line and not on a connection: waiting to be sent again, or for
+   * their rate-limit token (they leave the line; a token wait ends when the batch's signal aborts).
+   */
+  takeRetriesOf(batch: Batch): Job[] {
+    const mine = this.retries.filter((job) => job.batch === batch);
+    this.retries = this.retries.filter((job) => job.batch !== batch);
+    for (const job of this.awaitingToken) {
+      if (job.batch !== batch) continue;
+      this.awaitingToken.delete(job);
+      mine.push(job);
     }
-    // Round robin, so that one endless input does not starve the calls made after it.
+    return mine;
+  }
+
+  /** The next job now, without waiting. */
+  poll(): Dispatched {
+    const retry = this.retries.shift();
+    if (retry !== undefined) return retry;
+    let waiting = false;
     for (let tried = 0; tried < this.batches.length; tried++) {
-      const batch = this.batches[this.turn++ % this.batches.length];
-      if (batch === undefined) break;
-      const job = await batch.take();
-      if (job !== undefined) return job;
-      if (this.retries.length > 0) return this.nextJob();
+      const batch = this.batches[this.turn++ % this.batches.length]!;
+      const next = batch.take();
+      if (typeof next !== 'string') return next;
+      if (next === 'wait') waiting = true;
     }
-    return undefined;
+    return waiting ? 'wait' : 'none';
+  }
+
+  /**
+   * Emits the next job once there is one and the rate limit lets it go, then completes; completes
+   * without a job once the pool is closing and there is no work at all (until then an idle
+   * connection waits here, and its own idle timeout ends the wait). Unsubscribing while the job
+   * waits for its token puts it back first in line.
+   */
+  next$(): Observable<Job> {
+    return new Observable<Job>((subscriber) => {
+      this.waitingCount++;
+      let counted = true;
+      const uncount = (): void => {
+        if (counted) this.waitingCount--;
+        counted = false;
+      };
+      let held: Job | undefined;
+      const subscription = this.changed$
+        .pipe(
+          startWith(undefined),
+          map(() => this.poll()),
+          filter((found): found is Job | 'none' => found !== 'wait' && (found !== 'none' || this.closing)),
+          take(1),
+          concatMap((found) => {
+            uncount();
+            if (found === 'none') return EMPTY;
+            if (this.bucket === undefined) return of(found);
+            held = found;
+            this.awaitingToken.add(found);
+            // A call that ends while its job waits for a token takes the job back (see takeRetriesOf):
+            // the token goes back, and this connection waits for other work.
+            const token$ = this.bucket.take$().pipe(
+              map(() => found),
+              takeUntil(aborted$(found.batch.controller.signal)),
+            );
+            return concat(token$, defer(() => (found.batch.cancelled ? this.next$() : EMPTY)));
+          }),
+        )
+        .subscribe({
+          next: (job) => {
+            if (held !== undefined) this.awaitingToken.delete(held);
+            held = undefined;
+            subscriber.next(job);
+          },
+          error: (err: unknown) => subscriber.error(err),
+          complete: () => subscriber.complete(),
+        });
+      return () => {
+        uncount();
+        subscription.unsubscribe();
+        if (held === undefined) return;
+        this.awaitingToken.delete(held);
+        if (!held.batch.cancelled) this.retries.unshift(held);
+      };
+    });
   }
 }

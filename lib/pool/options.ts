@@ -1,8 +1,11 @@
+import { type SchedulerLike, asyncScheduler } from 'rxjs';
 import type { ServerAddress } from '../address';
 import { parseServerAddress } from '../address';
 import { checkCredentials } from '../credentials';
 import { SmtpError } from '../errors';
 import { type SessionOptions, resolveOptions } from '../options';
+import { TlsSessionCache } from '../transport/tls-sessions';
+import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff';
 
 /**
  * Options of {@link createPool}: every session option, plus where to connect and how to schedule.
@@ -34,6 +37,12 @@ export interface PoolOptions extends SessionOptions {
   idleTimeout?: number;
   /** Aborting it ends every `sendAll` with `ECANCELED`, closes every connection at once and closes the pool. */
   signal?: AbortSignal;
+  /**
+   * How the pool waits for a server it cannot connect to: delays doubling from `initialDelay` to
+   * `maxDelay` ms, with jitter, and after `attempts` failed connects in a row the mails waiting fail
+   * (transient) until a connect succeeds. Default {@link DEFAULT_BACKOFF}.
+   */
+  backoff?: Partial<BackoffPolicy>;
 }
 
 /** The pool's own options with their defaults, and the rest for each session. */
@@ -46,6 +55,8 @@ export interface ResolvedPoolOptions {
   rateLimit: { messages: number; perMs: number } | undefined;
   idleTimeout: number;
   signal: AbortSignal | undefined;
+  backoff: BackoffPolicy;
+  scheduler: SchedulerLike;
   session: SessionOptions;
 }
 
@@ -69,7 +80,7 @@ const MAX_MS = 2_147_483_647;
  */
 export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options === null || typeof options !== 'object') throw invalid('pool options must be an object');
-  const { server, username, password, maxConnections, maxMessagesPerConnection, rateLimit, idleTimeout, signal, ...session } = options;
+  const { server, username, password, maxConnections, maxMessagesPerConnection, rateLimit, idleTimeout, signal, backoff, ...session } = options;
   // The pool's signal is the pool's: a session aborted under it would only be replaced.
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('signal must be an AbortSignal');
   resolveOptions(session);
@@ -80,6 +91,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     integer(rateLimit.messages, 'rateLimit.messages', 1_000_000);
     integer(rateLimit.perMs, 'rateLimit.perMs', MAX_MS);
   }
+  const policy = resolveBackoff(backoff);
   return {
     server,
     username: username ?? undefined,
@@ -90,8 +102,25 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     rateLimit: rateLimit === undefined ? undefined : { messages: rateLimit.messages, perMs: rateLimit.perMs },
     idleTimeout: idleTimeout === undefined ? DEFAULT_IDLE_TIMEOUT_MS : integer(idleTimeout, 'idleTimeout', MAX_MS),
     signal,
-    session,
+    backoff: policy,
+    scheduler: session.scheduler ?? asyncScheduler,
+    // One cache for all the pool's connections: each new one resumes the server's last TLS session.
+    session: { ...session, tlsSessions: session.tlsSessions ?? new TlsSessionCache() },
   };
+}
+
+function resolveBackoff(backoff: Partial<BackoffPolicy> | undefined): BackoffPolicy {
+  if (backoff === undefined) return DEFAULT_BACKOFF;
+  if (backoff === null || typeof backoff !== 'object') throw invalid('backoff must be { initialDelay?, maxDelay?, attempts? }');
+  for (const key of Object.keys(backoff)) {
+    if (!(key in DEFAULT_BACKOFF)) throw invalid(`unknown option ${JSON.stringify(`backoff.${key}`)}`);
+  }
+  const policy = { ...DEFAULT_BACKOFF, ...backoff };
+  integer(policy.initialDelay, 'backoff.initialDelay', MAX_MS);
+  integer(policy.maxDelay, 'backoff.maxDelay', MAX_MS);
+  integer(policy.attempts, 'backoff.attempts', 1000);
+  if (policy.maxDelay < policy.initialDelay) throw invalid('backoff.maxDelay must not be below backoff.initialDelay');
+  return policy;
 }
 
 function integer(value: unknown, key: string, max: number): number {

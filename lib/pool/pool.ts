@@ -1,80 +1,21 @@
-import { AsyncSubject, BehaviorSubject, Observable, type ObservableInput, Subject, defer, map, throwError } from 'rxjs';
-import { type CallOptions, abortError, abortable } from '../abort';
-import { SmtpError } from '../errors';
+import { AsyncSubject, BehaviorSubject, Observable, type ObservableInput, type SchedulerLike, Subject, type Subscription, defer, map } from 'rxjs';
+import { abortError, aborted$ } from '../abort';
+import type { CallOptions } from '../call-options';
+import { SmtpError, asSmtpError } from '../errors';
 import type { Mail, SendResult } from '../mail/mail';
+import type { PipeliningMode } from '../send/context';
+import { MailInput } from '../send/mail-input';
 import { resultOf } from '../send/outcome';
 import type { SmtpSession } from '../session';
-import type { TranscriptLine } from '../transport/transcript';
-import { Batch, Dispatcher, type Job } from './dispatcher';
+import { ServerHealth } from './backoff';
+import { Batch, type Job } from './batch';
+import type { PoolCore, PoolTranscriptLine, WorkerStatus } from './core';
+import { Dispatcher } from './dispatcher';
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options';
-import type { PoolOutcome } from './outcome';
+import { type PoolOutcome, failed } from './outcome';
+import type { PoolState, SmtpPool } from './smtp-pool';
 import { TokenBucket } from './token-bucket';
-import { type PoolCore, Worker, type WorkerStatus } from './worker';
-
-/**
- * A snapshot of the pool, emitted on every change.
- *
- * @example
- * ```ts
- * pool.state$.subscribe((s) => console.log(`${s.connections.busy} busy, ${s.inFlight} in flight, ${s.sent} sent`));
- * ```
- */
-export interface PoolState {
-  /** Connection slots by what they are doing. */
-  connections: Record<WorkerStatus, number>;
-  /** Mails waiting for another connection after theirs died before their end of data. */
-  queued: number;
-  /** Mails handed to a connection and not answered yet. */
-  inFlight: number;
-  /** Mails the server accepted. */
-  sent: number;
-  /** Mails that failed (permanent, transient or uncertain). */
-  failed: number;
-  /** True once `close()` was called. */
-  closing: boolean;
-}
-
-/**
- * A line of one of the pool's connections, numbered from 1 in the order they were opened.
- *
- * @example
- * ```ts
- * pool.transcript$.subscribe((t: PoolTranscriptLine) => console.error(t.connection, t.direction, t.line));
- * ```
- */
-export interface PoolTranscriptLine extends TranscriptLine {
-  /** Which connection: 1 for the first the pool opened, and so on. */
-  connection: number;
-}
-
-/**
- * Many connections to one server, scheduled for you. Each mail is given to one connection at a
- * time, never two transactions interleave on a socket, and every mail given ends as exactly one
- * outcome.
- *
- * @example
- * ```ts
- * const pool = createPool({ server: 'smtp://mail.example.com:587', username: 'alice', password, maxConnections: 3 });
- * pool.sendAll(mails).subscribe((o) => console.log(o.ok ? o.result.queueId : `${o.failure} ${o.error.code}`));
- * ```
- */
-export interface SmtpPool {
-  /** Sends one mail on whichever connection frees up first; its result, or an {@link SmtpError}. */
-  send(mail: Mail, options?: CallOptions): Observable<SendResult>;
-  /**
-   * Sends mails over the pool's connections, in completion order, one outcome per mail. An iterable
-   * or async iterable input is read only as connections have room (backpressure). Completes when every
-   * mail has its outcome; errors (`EIO`, with the cause) only when the input itself fails, after the
-   * outcomes of the mails it gave. Unsubscribing stops reading the input.
-   */
-  sendAll(mails: ObservableInput<Mail>, options?: CallOptions): Observable<PoolOutcome>;
-  /** The current state on subscribe, then every change; completes once closed. */
-  readonly state$: Observable<PoolState>;
-  /** Every connection's transcript (AUTH payloads redacted), hot; completes once closed. */
-  readonly transcript$: Observable<PoolTranscriptLine>;
-  /** Refuses new mail (`EPERM`), lets every mail already given finish, QUITs every connection, completes. */
-  close(): Observable<void>;
-}
+import { worker$ } from './worker';
 
 /**
  * Creates a pool. Nothing connects until a mail is given; connections open as mails need them, up
@@ -90,81 +31,73 @@ export function createPool(options: PoolOptions): SmtpPool {
   return new Pool(resolvePoolOptions(options));
 }
 
+/** The pool: its calls' mails, its connection slots (each an Observable), and their counts, published. */
 class Pool implements SmtpPool, PoolCore {
+  readonly scheduler: SchedulerLike;
   readonly dispatcher: Dispatcher;
-  readonly wake$ = new Subject<void>();
+  readonly health: ServerHealth;
   readonly transcriptLines$ = new Subject<PoolTranscriptLine>();
   readonly transcript$ = this.transcriptLines$.asObservable();
-  private connections = 0;
-  readonly sessions = new Set<SmtpSession>();
-  closing = false;
-  private readonly workers = new Map<Worker, WorkerStatus | undefined>();
+  readonly state$: Observable<PoolState>;
+  private closing = false;
+  private pipelining: PipeliningMode | undefined;
+  private readonly stateSubject: BehaviorSubject<PoolState>;
+  private readonly closed$ = new AsyncSubject<void>();
+  private readonly workers = new Map<object, { status: WorkerStatus; run: Subscription | undefined }>();
+  private readonly sessions = new Set<SmtpSession>();
+  private connectionsOpened = 0;
   private inFlightCount = 0;
   private sent = 0;
   private failedCount = 0;
-  private readonly stateSubject: BehaviorSubject<PoolState>;
-  private readonly closed$ = new AsyncSubject<void>();
-  readonly state$: Observable<PoolState>;
+  private signalWatch: Subscription | undefined;
 
   constructor(readonly options: ResolvedPoolOptions) {
+    this.scheduler = options.scheduler;
     const limit = options.rateLimit;
-    this.dispatcher = new Dispatcher(limit === undefined ? undefined : new TokenBucket(limit.messages, limit.perMs));
+    this.dispatcher = new Dispatcher(limit === undefined ? undefined : new TokenBucket(limit.messages, limit.perMs, this.scheduler));
+    this.health = new ServerHealth(options.backoff, this.scheduler);
     this.stateSubject = new BehaviorSubject(this.snapshot());
     this.state$ = this.stateSubject.asObservable();
     const signal = options.signal;
-    if (signal?.aborted === true) this.abort(signal);
-    else if (signal !== undefined) {
-      const onAbort = (): void => this.abort(signal);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.closed$.subscribe({ complete: () => signal.removeEventListener('abort', onAbort) });
-    }
-  }
-
-  /** The pool's signal aborted: every sendAll ends with ECANCELED, every connection closes now. */
-  private abort(signal: AbortSignal): void {
-    this.closing = true;
-    this.dispatcher.abortAll(abortError(signal));
-    for (const session of this.sessions) session.dispose();
-    this.wake$.next();
-    this.publish();
-    this.completeIfDone();
+    if (signal !== undefined) this.signalWatch = aborted$(signal).subscribe(() => this.abort(abortError(signal)));
   }
 
   send(mail: Mail, options?: CallOptions): Observable<SendResult> {
     return this.sendAll([mail], options).pipe(map(resultOf));
   }
 
-  sendAll(mails: ObservableInput<Mail>, options?: CallOptions): Observable<PoolOutcome> {
-    const sendAll$ = defer(() => {
-      if (this.closing) return throwError(() => new SmtpError('EPERM', 'the pool is closing'));
-      return new Observable<PoolOutcome>((subscriber) => {
-        const batch = new Batch(
-          mails,
-          (outcome) => subscriber.next(outcome),
-          (error) => {
-            this.dispatcher.remove(batch);
-            this.publish();
-            if (error === undefined) subscriber.complete();
-            else subscriber.error(error);
-          },
-        );
-        this.dispatcher.add(batch);
-        this.wake$.next();
-        this.spawn(Array.isArray(mails) ? mails.length : Infinity);
-        return () => {
-          batch.cancel();
-          this.dispatcher.remove(batch);
-        };
+  sendAll(mails: ObservableInput<Mail>, options: CallOptions = {}): Observable<PoolOutcome> {
+    return new Observable<PoolOutcome>((subscriber) => {
+      if (this.closing) return subscriber.error(new SmtpError('EPERM', 'the pool is closing'));
+      let input: MailInput;
+      try {
+        input = new MailInput(mails);
+      } catch (err) {
+        return subscriber.error(new SmtpError('EINVAL', `sendAll needs an array, an iterable or an Observable of mails: ${asSmtpError(err).message}`));
+      }
+      const { signal, ...hooks } = options;
+      const batch: Batch = new Batch(input, subscriber, hooks, () => {
+        this.dispatcher.remove(batch);
+        this.publish();
+        this.completeIfDone();
       });
+      this.dispatcher.add(batch);
+      batch.endIfEmpty();
+      if (!this.spawn()) this.publish();
+      const abort = signal === undefined ? undefined : aborted$(signal).subscribe(() => this.abortBatch(batch, abortError(signal)));
+      return () => {
+        abort?.unsubscribe();
+        batch.cancel();
+      };
     });
-    return sendAll$.pipe(abortable(options?.signal));
   }
 
   close(): Observable<void> {
     return defer(() => {
       if (!this.closing) {
         this.closing = true;
-        this.wake$.next();
+        // Connections waiting for work hear that there will be none.
+        this.dispatcher.close();
         this.publish();
         this.completeIfDone();
       }
@@ -172,68 +105,153 @@ class Pool implements SmtpPool, PoolCore {
     });
   }
 
+  isClosing(): boolean {
+    return this.closing;
+  }
+
+  learnedPipelining(): PipeliningMode | undefined {
+    return this.pipelining;
+  }
+
+  hasWork(): boolean {
+    return this.dispatcher.pending > 0;
+  }
+
+  took(): void {
+    this.spawn();
+  }
+
   settle(job: Job, outcome: PoolOutcome): void {
     if (outcome.ok) this.sent++;
     else this.failedCount++;
-    job.batch.settle(outcome);
+    job.batch.settle(job, outcome);
     this.publish();
   }
 
-  setStatus(worker: Worker, status: WorkerStatus | undefined): void {
-    if (status === undefined) this.workers.delete(worker);
-    else this.workers.set(worker, status);
+  setStatus(slot: object, status: WorkerStatus): void {
+    const worker = this.workers.get(slot);
+    if (worker === undefined || worker.status === status) return;
+    worker.status = status;
     this.publish();
-    if (status === undefined) {
-      // Work that came back (a dead connection's mails) while every slot was ending needs a slot.
-      if (this.dispatcher.queued > 0) this.spawn(this.dispatcher.queued);
-      this.completeIfDone();
-    }
   }
 
-  nextConnectionId(): number {
-    return ++this.connections;
-  }
-
-  inFlight(delta: number): void {
+  inFlight(delta: 1 | -1): void {
     this.inFlightCount += delta;
+    this.publish();
+  }
+
+  opened(session: SmtpSession): void {
+    this.sessions.add(session);
+    const id = ++this.connectionsOpened;
+    // Only while someone listens: the session formats its transcript for subscribers alone.
+    if (this.transcriptLines$.observed) session.transcript$.subscribe((line) => this.transcriptLines$.next({ ...line, connection: id }));
+  }
+
+  closed(session: SmtpSession): void {
+    session.dispose();
+    this.sessions.delete(session);
+  }
+
+  connected(): void {
+    this.health.succeeded();
+    this.publish();
+  }
+
+  /** A connect failed: the next waits longer; once the policy is spent, the mails waiting fail rather than wait. */
+  connectFailed(error: SmtpError, since: number): void {
+    this.health.failed(since);
+    if (this.health.down) this.failWaiting(error);
+    this.publish();
+  }
+
+  learnedWithinMail(): void {
+    if ((this.options.session.pipelining ?? 'across-mails') === 'across-mails') this.pipelining = 'within-mail';
+  }
+
+  workerFailed(slot: object, error: SmtpError): void {
+    this.failWaiting(error);
+    this.workerEnded(slot);
   }
 
   /**
-   * Starts workers for up to `work` more mails, in the free slots, counting idle connections (woken by
-   * `wake$`) as taken. A worker that finds no work ends at once, without connecting.
+   * Starts connection slots for the work that no slot is ready to take, up to `maxConnections`. A
+   * lazy input shows its mails as it is read, so the pool opens one connection for it and another
+   * each time every lane is busy and the input has shown one more (see {@link Dispatcher.expected}).
    */
-  private spawn(work: number): void {
-    const idle = [...this.workers.values()].filter((status) => status === 'idle').length;
-    const wanted = Math.min(this.options.maxConnections - this.workers.size, work - idle);
-    for (let i = 0; i < wanted; i++) {
-      const worker = new Worker(this);
-      this.workers.set(worker, 'connecting');
-      void worker.run();
+  private spawn(): boolean {
+    if (this.workers.size >= this.options.maxConnections) return false;
+    let connecting = 0;
+    for (const worker of this.workers.values()) if (worker.status === 'connecting') connecting++;
+    let unserved = this.dispatcher.expected - this.dispatcher.waiting - connecting;
+    if (unserved <= 0) return false;
+    while (unserved > 0 && this.workers.size < this.options.maxConnections) {
+      const slot = {};
+      this.workers.set(slot, { status: 'connecting', run: undefined });
+      const run = worker$(this, slot).subscribe({ complete: () => this.workerEnded(slot) });
+      const worker = this.workers.get(slot);
+      if (worker !== undefined) worker.run = run;
+      unserved--;
     }
     this.publish();
+    return true;
   }
 
-  private isDone(): boolean {
-    return this.closing && this.workers.size === 0 && !this.dispatcher.hasBatches && this.dispatcher.queued === 0;
+  private workerEnded(slot: object): void {
+    if (!this.workers.delete(slot)) return;
+    this.publish();
+    // Work that came back (a dead connection's mails) while every slot was ending needs a slot.
+    if (this.hasWork()) this.spawn();
+    this.completeIfDone();
+  }
+
+  /**
+   * The server cannot be reached: the mails waiting to be sent again, and what the inputs hold
+   * ready, fail (transient, with the connect's error) rather than wait for a server that is down.
+   */
+  private failWaiting(error: SmtpError): void {
+    const fail = (job: Job): void => this.settle(job, failed(job, error));
+    for (let next = this.dispatcher.poll(); typeof next !== 'string'; next = this.dispatcher.poll()) {
+      fail(next);
+      if (next.batch.remaining === Infinity) break;
+    }
+  }
+
+  /** A call's signal aborted: its mails still in line are not sent, those on connections are cancelled there. */
+  private abortBatch(batch: Batch, error: SmtpError): void {
+    batch.abort(error, this.dispatcher.takeRetriesOf(batch));
+  }
+
+  /** The pool's signal aborted: every call ends with ECANCELED, every connection closes now. */
+  private abort(error: SmtpError): void {
+    this.closing = true;
+    for (const batch of this.dispatcher.batchesNow()) this.abortBatch(batch, error);
+    for (const session of [...this.sessions]) session.dispose();
+    // A slot waiting out a backoff, or for work, stops now: nothing it holds is owed a fate any more.
+    for (const worker of [...this.workers.values()]) worker.run?.unsubscribe();
+    this.workers.clear();
+    this.dispatcher.close();
+    this.publish();
+    this.completeIfDone();
   }
 
   private completeIfDone(): void {
-    if (!this.isDone() || this.stateSubject.closed) return;
+    if (!this.closing || this.workers.size > 0 || this.dispatcher.hasBatches || this.dispatcher.queued > 0 || this.stateSubject.closed) return;
     this.stateSubject.next(this.snapshot());
     this.stateSubject.complete();
     this.transcriptLines$.complete();
+    this.signalWatch?.unsubscribe();
     this.closed$.next();
     this.closed$.complete();
   }
 
   private publish(): void {
-    if (!this.stateSubject.closed) this.stateSubject.next(this.snapshot());
+    if (!this.stateSubject?.closed) this.stateSubject?.next(this.snapshot());
   }
 
   private snapshot(): PoolState {
     const connections: Record<WorkerStatus, number> = { connecting: 0, busy: 0, idle: 0, closing: 0 };
-    for (const status of this.workers?.values() ?? []) if (status !== undefined) connections[status]++;
-    return {
+    for (const worker of this.workers?.values() ?? []) connections[worker.status]++;
+    const state: PoolState = {
       connections,
       queued: this.dispatcher?.queued ?? 0,
       inFlight: this.inFlightCount,
@@ -241,5 +259,8 @@ class Pool implements SmtpPool, PoolCore {
       failed: this.failedCount,
       closing: this.closing,
     };
+    const failures = this.health?.failuresInARow ?? 0;
+    if (failures > 0) state.backoff = { failures, down: this.health.down };
+    return state;
   }
 }

@@ -1,10 +1,30 @@
-import { EMPTY, Subject, catchError, filter, firstValueFrom, lastValueFrom, map, merge, race, take, timer } from 'rxjs';
-import { SendAllError, SmtpError } from '../errors';
-import type { Mail } from '../mail/mail';
+import {
+  EMPTY,
+  type Observable,
+  catchError,
+  concat,
+  concatMap,
+  defer,
+  finalize,
+  ignoreElements,
+  filter,
+  map,
+  merge,
+  of,
+  repeat,
+  take,
+  takeUntil,
+  tap,
+  timeout,
+} from 'rxjs';
+import { SmtpError, asSmtpError } from '../errors';
+import type { SessionOptions } from '../options';
+import { SendAllError } from '../send/send-all-error';
 import { type SmtpSession, createSession } from '../session';
-import type { Dispatcher, Job } from './dispatcher';
-import type { ResolvedPoolOptions } from './options';
-import type { PoolTranscriptLine } from './pool';
+import type { Job } from './batch';
+import type { PoolCore } from './core';
+
+export type { WorkerStatus } from './core';
 import { type PoolOutcome, failed, uncertain } from './outcome';
 
 /**
@@ -17,185 +37,181 @@ export const CONNECTION_WINDOW = 2;
 /** A connection that dies this many times with a mail on it (before its end of data) fails that mail. */
 export const MAX_ATTEMPTS = 3;
 
-/** What a connection slot is doing, for the pool's state. */
-export type WorkerStatus = 'connecting' | 'busy' | 'idle' | 'closing';
 
-/** What a worker needs from its pool. */
-export interface PoolCore {
-  readonly options: ResolvedPoolOptions;
-  readonly dispatcher: Dispatcher;
-  readonly closing: boolean;
-  /** Emits when work may have arrived, or the pool starts closing. */
-  readonly wake$: Subject<void>;
-  settle(job: Job, outcome: PoolOutcome): void;
-  setStatus(worker: Worker, status: WorkerStatus | undefined): void;
-  /** Mails handed to a session whose outcome is not known yet. */
-  inFlight(delta: number): void;
-  /** Where each connection's transcript goes, numbered. */
-  readonly transcriptLines$: Subject<PoolTranscriptLine>;
-  nextConnectionId(): number;
-  /** Sessions open now, so that an abort can close them at once. */
-  readonly sessions: Set<SmtpSession>;
+/**
+ * One connection slot of the pool, as an Observable: connections one after another while there is
+ * work. Each waits out the server's backoff, connects, serves mails through {@link CONNECTION_WINDOW}
+ * lanes until it has sent `maxMessagesPerConnection`, sat idle for `idleTimeout`, died, or the pool
+ * closed, then QUITs when it can. A dead connection is thus replaced. Never errors: every failure
+ * settles the mail it concerns.
+ *
+ * @example
+ * ```ts
+ * worker$(core, slot).subscribe({ complete: () => core.setStatus(slot, undefined) });
+ * ```
+ */
+export function worker$(core: PoolCore, slot: object): Observable<never> {
+  return defer(() => connection$(core, slot)).pipe(
+    // Another connection while mails wait, closing or not: close() lets every mail given finish.
+    repeat({ delay: () => (core.hasWork() ? of(0) : EMPTY) }),
+    catchError((err: unknown) => {
+      // A bug here must not strand a mail: whatever this connection held is given a fate by the pool.
+      core.workerFailed(slot, asSmtpError(err));
+      return EMPTY;
+    }),
+  );
+}
+
+/** One connection's life. */
+function connection$(core: PoolCore, slot: object): Observable<never> {
+  return defer(() => {
+    const session = createSession(sessionOptions(core));
+    core.opened(session);
+    core.setStatus(slot, 'connecting');
+    const { server, username, password } = core.options;
+    let up = false;
+    // A slot waiting out a backoff stops waiting once there is no work left for it (every mail
+    // failed, or close() with nothing to send), and connects only if there is work then.
+    // The round of connects this one belongs to is the one it waits for: connects that wait
+    // together fail together, and count once however their failures interleave.
+    const noWork$ = core.dispatcher.changed$.pipe(filter(() => !core.hasWork()));
+    const since = core.health.failuresInARow;
+    const connect$ = concat(
+      core.health.wait$().pipe(takeUntil(noWork$)),
+      defer(() => {
+        if (!core.hasWork()) return EMPTY;
+        return session.connect(server, username, password).pipe(
+          ignoreElements(),
+          tap({
+            complete: () => {
+              up = true;
+              core.connected();
+              core.setStatus(slot, 'busy');
+            },
+          }),
+          catchError((err: unknown) => {
+            core.connectFailed(asSmtpError(err), since);
+            return EMPTY;
+          }),
+        );
+      }),
+    );
+    // A connection that found its server refusing commands behind an end of data tells the pool.
+    const learned = session.state$.pipe(filter((s) => s.pipelining === 'within-mail'), take(1)).subscribe(() => core.learnedWithinMail());
+    return concat(connect$, defer(() => (up ? serve$(core, slot, session) : EMPTY)), defer(() => (up ? quit$(core, slot, session) : EMPTY))).pipe(
+      finalize(() => {
+        learned.unsubscribe();
+        core.closed(session);
+      }),
+    );
+  });
+}
+
+/** The session options of the pool's connections, with what it learned of the server's pipelining. */
+function sessionOptions(core: PoolCore): SessionOptions {
+  const learned = core.learnedPipelining();
+  return learned === undefined ? core.options.session : { ...core.options.session, pipelining: learned };
+}
+
+/** Serves mails through the lanes until none goes on. */
+function serve$(core: PoolCore, slot: object, session: SmtpSession): Observable<never> {
+  const count: LaneCount = { sent: 0, held: 0 };
+  const lanes = Array.from({ length: CONNECTION_WINDOW }, () => lane$(core, slot, session, count));
+  return merge(...lanes);
+}
+
+/** What the lanes of one connection share: mails handed to it in all, and held now. */
+interface LaneCount {
+  sent: number;
+  held: number;
 }
 
 /**
- * One connection slot of the pool: takes a job, connects, and feeds that connection's `sendAll`
- * with more jobs as it has room, until it has sent `maxMessagesPerConnection`, sat idle for
- * `idleTimeout`, died, or the pool closed. Then it QUITs (when it can) and, when there is more work,
- * starts a fresh connection; a dead one is thus replaced.
+ * One lane: takes a job when it has none, hands it to the session (which pipelines it behind the
+ * other lane's), and takes the next once that one has its fate. Ends when the connection has sent
+ * its share, sat idle, or closed, or when there is no work at all.
  */
-export class Worker {
-  constructor(private readonly core: PoolCore) {}
-
-  /** Runs until there is no work left for it. */
-  async run(): Promise<void> {
-    try {
-      let job = await this.core.dispatcher.next();
-      while (job !== undefined) {
-        await this.connection(job);
-        job = await this.core.dispatcher.next();
-      }
-    } finally {
-      this.core.setStatus(this, undefined);
-    }
-  }
-
-  /** One connection's life, starting with `first`. */
-  private async connection(first: Job): Promise<void> {
-    const { options } = this.core;
-    this.core.setStatus(this, 'connecting');
-    const session = createSession(options.session);
-    this.core.sessions.add(session);
-    const id = this.core.nextConnectionId();
-    // Only while someone listens: the session formats its transcript for subscribers alone.
-    const transcript = this.core.transcriptLines$.observed
-      ? session.transcript$.subscribe((line) => this.core.transcriptLines$.next({ ...line, connection: id }))
-      : undefined;
-    try {
-      try {
-        await lastValueFrom(session.connect(options.server, options.username, options.password));
-      } catch (error) {
-        // The mail it connected for fails with why; the next mail tries a connection of its own.
-        this.core.settle(first, failed(first.mail, error));
-        return;
-      }
-      this.core.setStatus(this, 'busy');
-      const clean = await this.feed(session, first);
-      if (clean) {
-        this.core.setStatus(this, 'closing');
-        await lastValueFrom(session.quit().pipe(catchError(() => EMPTY)), { defaultValue: undefined });
-      }
-    } finally {
-      session.dispose();
-      this.core.sessions.delete(session);
-      transcript?.unsubscribe();
-    }
-  }
-
-  /**
-   * Feeds the session's `sendAll` and settles each job from its outcome (they come in the order
-   * given). Resolves true when the connection ended in step (QUIT is worth sending).
-   */
-  private feed(session: SmtpSession, first: Job): Promise<boolean> {
-    const mails$ = new Subject<Mail>();
-    const given: Job[] = [];
-    let fed = 0;
-    let dead = false;
-    const roomOrDeath$ = new Subject<void>();
-    const done = new Promise<boolean>((resolve) => {
-      session.sendAll(mails$).subscribe({
-        next: (outcome) => {
-          const job = given.shift()!;
-          this.core.inFlight(-1);
-          this.core.settle(job, outcome.ok ? outcome : failed(outcome.mail, outcome.error));
-          roomOrDeath$.next();
-        },
-        error: (error: unknown) => {
-          dead = true;
-          this.connectionDied(given.splice(0), error);
-          roomOrDeath$.next();
-          resolve(false);
-        },
-        complete: () => resolve(true),
-      });
-    });
-    const give = (job: Job): void => {
-      given.push(job);
-      fed++;
-      this.core.inFlight(1);
-      mails$.next(job.mail);
-    };
-    const loop = async (): Promise<void> => {
-      give(first);
-      while (!dead && fed < this.core.options.maxMessagesPerConnection) {
-        if (given.length >= CONNECTION_WINDOW) {
-          await firstValueFrom(roomOrDeath$);
-          continue;
-        }
-        const version = this.core.dispatcher.version;
-        const job = await this.core.dispatcher.next();
-        if (job === undefined) {
-          // Closing: what was given finishes, nothing more is taken.
-          if (this.core.closing) break;
-          if (this.core.dispatcher.version !== version) continue;
-          if (given.length > 0) {
-            await firstValueFrom(merge(roomOrDeath$, this.core.wake$));
-            continue;
-          }
-          if (!(await this.idle(session))) break;
-          this.core.setStatus(this, 'busy');
-          continue;
-        }
-        if (dead) {
-          // Never given to this connection: back in line as it was.
-          this.core.dispatcher.retry(job);
-          this.core.wake$.next();
-          break;
-        }
-        give(job);
-      }
-      mails$.complete();
-    };
-    void loop();
-    return done;
-  }
-
-  /**
-   * Waits for work with nothing in flight. Resolves true when work may have arrived, false when the
-   * connection sat idle for `idleTimeout`, closed (a 421, the server hanging up), or the pool is closing.
-   */
-  private async idle(session: SmtpSession): Promise<boolean> {
-    this.core.setStatus(this, 'idle');
+function lane$(core: PoolCore, slot: object, session: SmtpSession, count: LaneCount): Observable<never> {
+  let goOn = true;
+  const step$ = defer(() => {
+    goOn = false;
+    if (count.sent >= core.options.maxMessagesPerConnection || session.state.status === 'closed') return EMPTY;
+    if (count.held === 0) core.setStatus(slot, 'idle');
+    // A closed connection stops waiting for work; a mail already handed to it still gets its fate.
     const closed$ = session.state$.pipe(filter((s) => s.status === 'closed'));
-    const woke$ = race(
-      this.core.wake$.pipe(map(() => !this.core.closing)),
-      timer(this.core.options.idleTimeout).pipe(map(() => false)),
-      closed$.pipe(map(() => false)),
-    ).pipe(take(1));
-    return firstValueFrom(woke$, { defaultValue: false });
-  }
+    return core.dispatcher.next$().pipe(
+      takeUntil(closed$),
+      timeout({ first: core.options.idleTimeout, with: () => EMPTY, scheduler: core.scheduler }),
+      concatMap((job) => {
+        count.sent++;
+        count.held++;
+        core.setStatus(slot, 'busy');
+        // This connection is full: the pool may open another if the inputs show more mails.
+        if (count.held >= CONNECTION_WINDOW) core.took();
+        // The lane goes on unless the connection failed under this mail.
+        return send$(core, session, job, () => (goOn = true)).pipe(finalize(() => count.held--));
+      }),
+    );
+  });
+  return step$.pipe(repeat({ delay: () => (goOn ? of(0) : EMPTY) }));
+}
 
-  /** The connection died: its mails are uncertain (end of data sent) or go back in line. */
-  private connectionDied(jobs: Job[], error: unknown): void {
-    const fatal = error instanceof SmtpError ? error : new SmtpError('EIO', String(error), { cause: error });
-    const unsure = error instanceof SendAllError ? [...error.uncertain] : [];
-    for (const job of jobs) {
-      this.core.inFlight(-1);
-      const i = unsure.indexOf(job.mail);
-      if (i >= 0) {
-        unsure.splice(i, 1);
-        this.core.settle(job, uncertain(job.mail, fatal.cause instanceof SmtpError ? fatal.cause : fatal));
-      } else {
-        this.retry(job, fatal);
-      }
-    }
-  }
+/** Sends one job on the session and settles it, or puts it back in line when its end of data never left. */
+function send$(core: PoolCore, session: SmtpSession, job: Job, connectionLives: () => void): Observable<never> {
+  core.inFlight(1);
+  const { signal } = job.batch.controller;
+  return session.send(job.mail, { ...job.batch.hooks, signal }).pipe(
+    map((result): PoolOutcome | undefined => ({ ok: true, index: job.index, mail: job.mail, result })),
+    tap(connectionLives),
+    catchError((err: unknown) => {
+      if (!connectionEnded(err)) connectionLives();
+      return of(fateOfFailure(core, job, err));
+    }),
+    tap((outcome) => outcome !== undefined && core.settle(job, outcome)),
+    ignoreElements(),
+    finalize(() => core.inFlight(-1)),
+  );
+}
 
-  /** A mail whose end of data never left goes back in line, unless it has had its chances. */
-  private retry(job: Job, error: SmtpError): void {
-    job.attempts++;
-    if (job.attempts >= MAX_ATTEMPTS || job.batch.cancelled) this.core.settle(job, failed(job.mail, error));
-    else this.core.dispatcher.retry(job);
-    this.core.wake$.next();
+/** A send that failed because the connection did (or had), rather than by the server's refusal of the mail. */
+function connectionEnded(err: unknown): boolean {
+  return err instanceof SendAllError || (err instanceof SmtpError && err.code === 'EPERM');
+}
+
+/**
+ * A failed send's meaning for the pool: a refusal (or a mail that cannot be sent as it is) is the
+ * mail's outcome; a mail whose end of data left when the connection died is uncertain; one that
+ * never reached its end of data goes back in line, unless it has had its chances or its call was
+ * cancelled. Undefined when the mail goes back.
+ */
+function fateOfFailure(core: PoolCore, job: Job, err: unknown): PoolOutcome | undefined {
+  const error = asSmtpError(err);
+  if (error instanceof SendAllError) {
+    const cause = error.cause instanceof SmtpError ? error.cause : error;
+    if (error.uncertain.length > 0) return uncertain(job, cause);
+    if (job.batch.cancelled) return failed(job, error);
+    return retry(core, job, cause);
   }
+  // Not connected any more (the connection closed between taking the mail and handing it over): never sent.
+  if (error.code === 'EPERM' && !job.batch.cancelled) return retry(core, job, error);
+  return failed(job, error);
+}
+
+function retry(core: PoolCore, job: Job, cause: SmtpError): PoolOutcome | undefined {
+  job.attempts++;
+  if (job.attempts >= MAX_ATTEMPTS) return failed(job, cause);
+  core.dispatcher.retry(job);
+  return undefined;
+}
+
+/** QUIT, unless the connection already ended; its failure is of no consequence. */
+function quit$(core: PoolCore, slot: object, session: SmtpSession): Observable<never> {
+  return defer(() => {
+    if (session.state.status === 'closed') return EMPTY;
+    core.setStatus(slot, 'closing');
+    return session.quit().pipe(
+      ignoreElements(),
+      catchError(() => EMPTY),
+    );
+  });
 }

@@ -1,6 +1,11 @@
 /**
  * How much server text may reach an error message, the transcript or a log:
  * enough for any real diagnostic, too little for a hostile server to flood a terminal or a log file.
+ *
+ * @example
+ * ```ts
+ * import { MAX_DISPLAY_LENGTH } from 'rx-smtp'; // 512 characters
+ * ```
  */
 export const MAX_DISPLAY_LENGTH = 512;
 

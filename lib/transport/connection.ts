@@ -1,29 +1,53 @@
-import * as tls from 'node:tls';
-import { AsyncSubject, Observable, Subject, Subscription, defer, fromEvent } from 'rxjs';
-import { SmtpError, replyError, socketError } from '../errors';
-import { formatReply, type SmtpReply } from '../reply/reply';
-import { ReplyParser } from '../reply/reply-parser';
-import { sanitize } from '../reply/sanitize';
-import type { ConnectionOptions, Waiter } from './connection-options';
+import type * as tls from 'node:tls';
+import {
+  AsyncSubject,
+  Observable,
+  type SchedulerLike,
+  Subject,
+  Subscription,
+  asyncScheduler,
+  defer,
+  fromEvent,
+  map,
+  of,
+  take,
+  takeUntil,
+  tap,
+  throwError,
+  throwIfEmpty,
+} from 'rxjs';
+import { SmtpError, socketError } from '../errors';
+import { parseReplies } from '../reply/parse-replies';
+import type { SmtpReply } from '../reply/reply';
+import type { ConnectionOptions } from './connection-options';
+import { ReplyClock, within } from './deadline';
+import { type Answer, type ReplyBudget, matchReplies } from './match-replies';
 import { guardFirstRecord } from './record-guard';
 import type { ReadyEvent, SmtpSocket } from './socket';
+import { socketClosed$, socketData$, socketEvent$ } from './socket-events';
 import type { TranscriptLine } from './transcript';
 import { logTranscript } from './transcript-log';
-import { type CommandSpec, type WriteItem, whenDrained, writeItems } from './write-batch';
+import { TickBatches } from './tick-batch';
+import { type ReplyCheck, ReplyGroup } from './reply-group';
+import { nodeTransport } from './transport';
+import { type CommandSpec, type WriteItem, owesReply } from './write-batch';
+import { type ReplySink, type Waiter, WaiterQueue } from './waiters';
 
 export type { CommandSpec, WriteItem } from './write-batch';
 export type { ConnectionOptions } from './connection-options';
 
-/** Where a socket keeps the connection its events are for. */
-const OWNER: unique symbol = Symbol('rx-smtp connection');
-type OwnedSocket = SmtpSocket & { [OWNER]?: Connection };
+const CRLF = '\r\n';
 
 /**
- * One SMTP connection: writes command lines, matches replies to them strictly in order, and turns
- * silence into `ETIMEDOUT`, a close into `ESHUTDOWN`, and a reply nobody asked for into
- * `ESERVERSYNC`. The first fatal error ends it: every waiting command errors with it and it is
- * published on `failure$`. The timer covers the oldest unanswered command from the moment it became
- * the oldest, so pipelined commands each get the full timeout and a trickling server still ends.
+ * One SMTP connection. The socket's bytes go through `parseReplies` into a stream of replies that
+ * ends, through `takeUntil`, when the socket closes (`ESHUTDOWN` made explicit after it); each reply
+ * answers the oldest waiting command ({@link matchReplies}); while any command waits, RxJS's
+ * `timeout` turns silence into `ETIMEDOUT` ({@link replyDeadline}). The first fatal error ends the
+ * connection: every waiting command errors with it, and `ended$` emits.
+ *
+ * Writes made in one turn of the event loop leave in one socket write (corked until the next tick),
+ * so that pipelined commands (RFC 2920), or a message's end of data and the next envelope, share a
+ * TCP segment.
  *
  * @example
  * ```ts
@@ -36,33 +60,30 @@ export class Connection {
   readonly replies$: Subject<SmtpReply>;
   /** Every line written and read, redacted and sanitised. */
   readonly transcript$: Subject<TranscriptLine>;
-  /** Emits the fatal error once when the connection dies by any cause other than {@link destroy}. */
-  readonly failure$ = new AsyncSubject<SmtpError>();
+  /** Made when first asked for: most connections end with nobody listening. */
+  private endedSubject: AsyncSubject<void> | undefined;
   /** Completes when the socket is connected (for implicit TLS: once the handshake is done). */
   readonly ready$: Observable<void>;
 
   private socket: SmtpSocket;
   /** Sockets under the current one (the plain socket under TLS), destroyed with it. */
   private readonly underlying: SmtpSocket[] = [];
-  private parser: ReplyParser;
-  private readonly pending: Waiter[] = [];
+  private readonly waiting = new WaiterQueue();
+  private readonly budget: ReplyBudget = { owed: 0 };
+  /** The oldest waiting command's deadline (see {@link ReplyClock}). */
+  private readonly clock: ReplyClock;
+  private readonly scheduler: SchedulerLike;
   private wiring = new Subscription();
-  /** Completes when the current socket is ready; errors if the connection ends first. */
   private ready = new AsyncSubject<void>();
-  private readyEvent: ReadyEvent = 'connect';
-  private connectTimer: ReturnType<typeof setTimeout> | undefined;
-  /**
-   * One plain timer while anything is unanswered. A reply moves `headSince` rather than re-arming it
-   * (four replies a pipelined message); fired early, it sleeps again for what is left of the head's.
-   */
-  private replyTimer: ReturnType<typeof setTimeout> | undefined;
-  /** `Date.now()` when the oldest unanswered command became the oldest. */
-  private headSince = 0;
   private connected = false;
+  /** The current socket speaks TLS (implicit TLS, or since the upgrade). */
+  private tls = false;
   private ended = false;
-  /** The error the connection died of; what every later request gets too (not an ESHUTDOWN). */
-  private fatal: SmtpError | undefined;
-  private held = false;
+  private readonly batches = new TickBatches();
+  /** The 220 to STARTTLS came: the plain reply stream ends with it, and its end is no shutdown. */
+  private plainEnded = false;
+  /** Why the connection ended: what every later request gets too. */
+  private reason: SmtpError | undefined;
 
   constructor(
     socket: SmtpSocket,
@@ -70,10 +91,23 @@ export class Connection {
     private readonly options: ConnectionOptions,
   ) {
     this.socket = socket;
+    this.scheduler = options.scheduler ?? asyncScheduler;
     this.replies$ = options.sinks?.replies ?? new Subject<SmtpReply>();
     this.transcript$ = options.sinks?.transcript ?? new Subject<TranscriptLine>();
-    this.parser = new ReplyParser(options.limits);
-    this.ready$ = this.attach(socket, readyEvent);
+    this.clock = new ReplyClock(options.timeout, this.scheduler, () => this.replyTimedOut(), (err) => this.fail(err));
+    this.ready$ = this.listen(socket, readyEvent);
+  }
+
+  /** Emits once when the connection ends, by any cause, and completes; {@link closedError} says why. */
+  get ended$(): Observable<void> {
+    if (this.endedSubject === undefined) {
+      this.endedSubject = new AsyncSubject<void>();
+      if (this.ended) {
+        this.endedSubject.next();
+        this.endedSubject.complete();
+      }
+    }
+    return this.endedSubject;
   }
 
   /** True once the connection has ended, by failure or by {@link destroy}. */
@@ -86,7 +120,7 @@ export class Connection {
    * (A TLS socket calls itself `encrypted` from its creation, before any handshake.)
    */
   get isSecure(): boolean {
-    return this.socket instanceof tls.TLSSocket && this.connected && !this.ended;
+    return this.tls && this.connected && !this.ended;
   }
 
   /** The socket currently carrying the conversation (the TLS socket after an upgrade). */
@@ -94,272 +128,256 @@ export class Connection {
     return this.socket;
   }
 
+  /** True when the socket's buffer is full and a writer should wait for {@link drained}. */
+  get congested(): boolean {
+    return this.socket.writableLength >= this.socket.writableHighWaterMark;
+  }
+
   /** Waits for a reply without writing anything first (the greeting). Cold. */
   read(): Observable<SmtpReply> {
-    return defer(() => this.enqueue({ line: '', redacted: undefined }).reply$);
+    return new Observable<SmtpReply>((to) => {
+      if (this.ended) to.error(this.closedError());
+      else this.enqueue({ command: undefined, to, redactReply: false, last: false, final: true });
+    });
   }
 
   /** Writes one command and emits its reply. Cold: nothing is written before subscription. */
   request(command: CommandSpec): Observable<SmtpReply> {
-    return defer(() => this.write([command])[0]!);
+    return this.send([command]);
   }
 
   /**
-   * Writes several commands in one socket write (RFC 2920 pipelining) at once, and returns one
-   * Observable per command for its reply, in order. Hot: the write happens now.
+   * Writes commands, raw bytes (message content) and reply placeholders, and emits one reply per
+   * command or placeholder, in order, completing after the last (at once when none is owed). Cold:
+   * the write happens on subscription. Unsubscribing drops the replies still to come, but they are
+   * still read, in order, as the protocol requires.
    */
-  write(commands: readonly CommandSpec[]): Observable<SmtpReply>[] {
-    return this.writeBatch(commands);
+  send(items: readonly WriteItem[]): Observable<SmtpReply> {
+    return new Observable<SmtpReply>((to) => this.write(items, to));
   }
 
   /**
-   * Writes commands, raw bytes (message content) and reply placeholders in one batch, so that a
-   * message's end of data and the next message's envelope leave in the same TCP segment. Returns
-   * one Observable per item that has a reply (commands and `{ reply }` items), in order. Hot.
+   * Writes like {@link send}, and emits the replies as one array once the last has come: a group's
+   * replies with one emission and no operator behind it (the way a pipelined transaction reads its
+   * envelope, or a message its end of data). `check` sees each reply as it comes, with its position:
+   * it may throw (the Observable errors at once, the two sides out of step) or return `'stop'` (the
+   * array so far is emitted: a 421, after which the server closes).
+   *
+   * @example
+   * ```ts
+   * conn.exchange([{ line: mailFrom }, { line: rcptTo }, { line: 'DATA' }]).subscribe((replies) => judge(replies));
+   * ```
    */
-  writeBatch(items: readonly WriteItem[]): Observable<SmtpReply>[] {
-    const replies: Observable<SmtpReply>[] = [];
-    if (this.ended) {
-      const error = this.closedError();
-      for (const item of items) if (!('raw' in item)) replies.push(new Observable<SmtpReply>((s) => s.error(error)));
-      return replies;
+  exchange(items: readonly WriteItem[], check?: ReplyCheck): Observable<SmtpReply[]> {
+    return new Observable<SmtpReply[]>((subscriber) => this.write(items, new ReplyGroup(subscriber, check)));
+  }
+
+  /** Writes `items` now, their replies going to `to`; at once errors `to` on a connection that has ended. */
+  private write(items: readonly WriteItem[], to: ReplySink): void {
+    {
+      if (this.ended) {
+        to.error(this.closedError());
+        return;
+      }
+      let lastOwed = -1;
+      for (let i = 0; i < items.length; i++) if (owesReply(items[i]!)) lastOwed = i;
+      this.batches.hold(this.socket);
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!;
+        if ('raw' in item) {
+          if (item.raw.length > 0) this.socket.write(item.raw);
+          continue;
+        }
+        const final = i === lastOwed;
+        if ('reply' in item) {
+          this.enqueue({ command: item.reply, to, redactReply: false, last: false, final });
+          continue;
+        }
+        this.enqueue({ command: item.redacted ?? item.line, to, redactReply: item.redactReply === true, last: item.last === true, final });
+        logTranscript(this.transcript$, 'client', item.redacted ?? item.line, false);
+        this.socket.write(item.line + CRLF);
+      }
+      if (lastOwed < 0) to.complete();
     }
-    writeItems(this.socket, items, (item) => {
-      const waiter = this.enqueue('reply' in item ? { line: '', redacted: item.reply } : item);
-      replies.push(waiter.reply$.asObservable());
-      if ('line' in item) logTranscript(this.transcript$, 'client', item.redacted ?? item.line, false);
+  }
+
+  /** Writes raw bytes (message content); returns false when the socket's buffer is full. */
+  writeRaw(bytes: Uint8Array): boolean {
+    if (this.ended) return false;
+    this.batches.hold(this.socket);
+    return this.socket.write(bytes);
+  }
+
+  /**
+   * Completes when the socket can take more bytes (at once when it can now). A server that reads
+   * nothing for the timeout fails the connection with `ETIMEDOUT`; a connection that ends errors
+   * with its error.
+   */
+  drained(): Observable<void> {
+    return defer(() => {
+      if (this.ended) return throwError(() => this.closedError());
+      // What this tick holds goes now: whether the socket can take more is known once it has tried
+      // (a write the kernel took at once leaves nothing buffered, though the stream still says it
+      // needs a drain until its next tick).
+      this.batches.release();
+      if (this.socket.writableLength < this.socket.writableHighWaterMark) return of(undefined);
+      const stalled = (): SmtpError => new SmtpError('ETIMEDOUT', `the server read nothing for ${this.options.timeout} ms`);
+      return fromEvent(this.socket, 'drain').pipe(
+        take(1),
+        map(() => undefined),
+        within(this.options.timeout, this.scheduler, stalled),
+        tap({ error: (err: SmtpError) => this.fail(err) }),
+        takeUntil(this.ended$),
+        throwIfEmpty(() => this.closedError()),
+      );
     });
-    return replies;
-  }
-
-  /**
-   * Holds writes back until {@link release}, so that what is written next (the next mail's
-   * envelope) leaves in the same segment as what was written before (an end of data).
-   */
-  hold(): void {
-    if (this.held || this.ended) return;
-    this.held = true;
-    this.socket.cork();
-  }
-
-  /** Sends what {@link hold} kept back. Idempotent. */
-  release(): void {
-    if (!this.held) return;
-    this.held = false;
-    if (!this.ended) this.socket.uncork();
-  }
-
-  /** True when the socket's buffer is full and a writer should wait for {@link writable}. */
-  get congested(): boolean {
-    return this.socket.writableNeedDrain;
-  }
-
-  /**
-   * Resolves when the socket can take more bytes. A server that stops reading for longer than the
-   * timeout fails the connection with `ETIMEDOUT`; a connection that ends rejects with its error.
-   */
-  writable(): Promise<void> {
-    if (this.ended) return Promise.reject(this.closedError());
-    if (!this.socket.writableNeedDrain) return Promise.resolve();
-    const stalled = (): void =>
-      this.fail(new SmtpError('ETIMEDOUT', `the server read nothing for ${this.options.timeout} ms`));
-    return whenDrained(this.socket, this.failure$, this.options.timeout, stalled, () => this.ended, () => this.closedError());
   }
 
   /**
    * Starts TLS on the current socket (after STARTTLS's 220) and completes when the handshake is done.
-   * The parser starts afresh on the TLS socket: nothing read before the handshake is read after it.
+   * Replies are read afresh on the TLS socket: nothing read before the handshake is read after it.
    * A first server byte that does not open a TLS record is injected text: `ESERVERSYNC`, whether it
    * came in the 220's packet or a later one. The handshake is bounded by the timeout.
    */
   upgrade(tlsOptions: tls.ConnectionOptions): Observable<void> {
     return defer(() => {
       const plain = this.socket;
-      this.detach(plain);
+      this.batches.release();
       this.wiring.unsubscribe();
       this.wiring = new Subscription();
       this.connected = false;
+      this.plainEnded = false;
       const guard = guardFirstRecord(plain, () =>
         this.fail(new SmtpError('ESERVERSYNC', 'bytes that are not TLS after the reply to STARTTLS: response injection refused')),
       );
-      const secure = tls.connect({ ...tlsOptions, socket: guard });
+      const secure = (this.options.transport ?? nodeTransport).upgrade(guard, tlsOptions);
       this.underlying.push(plain);
       this.socket = secure;
-      this.parser = new ReplyParser(this.options.limits);
-      const ready$ = this.attach(secure, 'secureConnect');
+      const ready$ = this.listen(secure, 'secureConnect');
       // TLS runs over the guard, which does not pass errors on: the plain socket's come from it.
       this.wiring.add(fromEvent(plain, 'error', (err: Error) => err).subscribe((err) => this.fail(socketError(err))));
       return ready$;
     });
   }
 
-  /** Writes raw bytes (message content); returns false when the socket's buffer is full. */
-  writeRaw(bytes: Uint8Array): boolean {
-    if (this.ended) return false;
-    return this.socket.write(bytes);
+  /** Ends the connection now, as the client's own decision: waiting commands get `reason` (default `ESHUTDOWN`). Idempotent. */
+  destroy(reason?: SmtpError): void {
+    this.end(reason, false);
   }
 
-  /** Ends the connection now: the socket is destroyed, timers and listeners are removed. Idempotent. */
-  destroy(): void {
-    this.end(undefined);
-  }
-
-  /** Ends the connection with a fatal error: waiting commands and `failure$` receive it. */
+  /** Ends the connection with a fatal error: waiting commands and the owner's failure handler receive it. */
   fail(error: SmtpError): void {
-    this.end(error);
+    this.end(error, true);
   }
 
-  private attach(socket: SmtpSocket, readyEvent: ReadyEvent): Observable<void> {
-    this.ready = new AsyncSubject<void>();
-    this.readyEvent = readyEvent;
-    const what = readyEvent === 'connect' ? 'TCP connect' : 'TLS handshake';
-    this.connectTimer = setTimeout(
-      () => this.fail(new SmtpError('ETIMEDOUT', `${what} did not complete within ${this.options.timeout} ms`)),
-      this.options.timeout,
+  /** Why the connection ended (or would, if it ended now): its error, or `ESHUTDOWN` naming the oldest waiting command. */
+  closedError(): SmtpError {
+    if (this.reason !== undefined) return this.reason;
+    const head = this.waiting.oldest?.command;
+    return new SmtpError(
+      'ESHUTDOWN',
+      `the server closed the connection${head === undefined ? '' : ` while waiting for the reply to ${head}`}`,
+      head === undefined ? {} : { command: head },
     );
-    // Listeners shared by all connections, which find theirs on the socket: an idle connection (one
-    // of thousands, for hours) then holds no closure, context or once-wrapper per listener.
-    (socket as OwnedSocket)[OWNER] = this;
-    socket.on(readyEvent, Connection.onSocketReady).on('data', Connection.onSocketData);
-    socket.on('end', Connection.onSocketGone).on('close', Connection.onSocketGone).on('error', Connection.onSocketError);
+  }
+
+  /**
+   * Wires a socket: the ready event within the timeout, then its replies — parsed, ended by the
+   * socket's close, matched to the waiting commands — and the reply deadline over them.
+   */
+  private listen(socket: SmtpSocket, readyEvent: ReadyEvent): Observable<void> {
+    this.ready = new AsyncSubject<void>();
+    this.tls = readyEvent === 'secureConnect';
+    const what = readyEvent === 'connect' ? 'TCP connect' : 'TLS handshake';
+    const onTlsSession = this.options.onTlsSession;
+    if (this.tls && onTlsSession !== undefined) this.wiring.add(fromEvent(socket, 'session', (session: Buffer) => session).subscribe(onTlsSession));
+    const { timeout, limits } = this.options;
+    const connectTimedOut = (): SmtpError => new SmtpError('ETIMEDOUT', `${what} did not complete within ${timeout} ms`);
+    this.wiring.add(
+      socketEvent$(socket, readyEvent)
+        .pipe(within(timeout, this.scheduler, connectTimedOut))
+        .subscribe({ next: () => this.onReady(), error: (err: SmtpError) => this.fail(err) }),
+    );
+    // As each chunk comes, before it is parsed: the commands its replies may answer (see matchReplies).
+    const replies$ = socketData$(socket, () => (this.budget.owed = this.waiting.length)).pipe(
+      parseReplies({ ...limits, last: (reply) => this.endsPlainText(reply) }),
+      takeUntil(socketClosed$(socket)),
+    );
+    this.wiring.add(
+      replies$.pipe(matchReplies(this.waiting, this.budget)).subscribe({
+        next: (answer) => this.answer(answer),
+        error: (err: SmtpError) => this.fail(err),
+        // The socket closed (takeUntil): ESHUTDOWN, made explicit here; after STARTTLS's 220 the plain stream just ends.
+        complete: () => this.plainEnded || this.fail(this.closedError()),
+      }),
+    );
     return this.ready.asObservable();
   }
 
-  private detach(socket: SmtpSocket): void {
-    clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
-    socket.off(this.readyEvent, Connection.onSocketReady).off('data', Connection.onSocketData);
-    socket.off('end', Connection.onSocketGone).off('close', Connection.onSocketGone).off('error', Connection.onSocketError);
-    (socket as OwnedSocket)[OWNER] = undefined;
+  private onReady(): void {
+    this.connected = true;
+    this.updateBusy();
+    this.ready.next();
+    this.ready.complete();
   }
 
-  private static onSocketReady(this: OwnedSocket): void {
-    const conn = this[OWNER];
-    if (conn === undefined) return;
-    clearTimeout(conn.connectTimer);
-    conn.connectTimer = undefined; // a cleared Timeout still weighs 120 bytes for as long as it is held
-    this.off(conn.readyEvent, Connection.onSocketReady);
-    conn.connected = true;
-    conn.armTimer();
-    conn.ready.next();
-    conn.ready.complete();
+  /** RFC 3207 4: the 220 to STARTTLS is the last plain-text reply; nothing may follow it in clear. */
+  private endsPlainText(reply: SmtpReply): boolean {
+    const ends = reply.code === 220 && this.budget.owed > 0 && this.waiting.oldest?.last === true;
+    if (ends) this.plainEnded = true;
+    return ends;
   }
 
-  private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
-    this[OWNER]?.onData(chunk);
+  private enqueue(waiter: Waiter): void {
+    this.waiting.push(waiter);
+    this.updateBusy();
   }
 
-  /** 'end' or 'close', whichever comes first: the second finds the connection already ended. */
-  private static onSocketGone(this: OwnedSocket): void {
-    const conn = this[OWNER];
-    conn?.fail(conn.closedError());
-  }
-
-  private static onSocketError(this: OwnedSocket, err: Error): void {
-    this[OWNER]?.fail(socketError(err));
-  }
-
-  private enqueue(command: CommandSpec | { line: string; redacted: undefined }): Waiter {
-    const waiter: Waiter = {
-      command: 'redacted' in command && command.redacted !== undefined ? command.redacted : command.line || undefined,
-      reply$: new AsyncSubject<SmtpReply>(),
-      redactReply: 'redactReply' in command && command.redactReply === true,
-      last: 'last' in command && command.last === true,
-    };
-    if (this.ended) {
-      waiter.reply$.error(this.closedError());
-      return waiter;
-    }
-    this.pending.push(waiter);
-    if (this.pending.length === 1) this.armTimer();
-    return waiter;
-  }
-
-  private onData(chunk: Buffer): void {
-    // The 220 to STARTTLS is held until the whole chunk is parsed: anything after it is refused
-    // before TLS starts (RFC 3207 5 and the 2021 STARTTLS injection study).
-    let held: SmtpReply | undefined;
-    // Bytes can only answer commands written before they arrived. A reply past those in the same
-    // chunk answers nothing, even when an earlier reply of the chunk made the client write a command
-    // (else "220 hi\r\n250 x\r\n" would hand the client a fake EHLO reply before it sent EHLO).
-    let owed = this.pending.length;
-    try {
-      this.parser.feed(chunk, (reply) => {
-        if (this.ended) return;
-        if (held !== undefined) throw this.injection();
-        const asked = owed-- > 0;
-        if (asked && this.pending[0]?.last === true && reply.code === 220) held = reply;
-        else this.onReply(reply, asked);
-      });
-    } catch (err) {
-      this.fail(err instanceof SmtpError ? err : new SmtpError('ESERVERSYNC', String(err)));
-      return;
-    }
-    if (held === undefined || this.ended) return;
-    if (!this.parser.idle) this.fail(this.injection());
-    else this.onReply(held);
-  }
-
-  private injection(): SmtpError {
-    return new SmtpError('ESERVERSYNC', `bytes after the reply to ${this.pending[0]?.command}: response injection refused`);
-  }
-
-  private onReply(reply: SmtpReply, asked = true): void {
-    const waiter = asked ? this.pending.shift() : undefined;
+  private answer({ reply, waiter }: Answer): void {
     logTranscript(this.transcript$, 'server', reply, waiter?.redactReply === true);
     this.replies$.next(reply);
-    if (waiter === undefined) {
-      // 421 is how a server announces it is closing the connection (RFC 5321 3.8), even unasked.
-      this.fail(
-        reply.code === 421
-          ? replyError(reply, undefined)
-          : new SmtpError('ESERVERSYNC', `reply to no command: ${sanitize(formatReply(reply).join(' | '))}`, { reply }),
-      );
-      return;
-    }
-    if (waiter.last && reply.code === 220) this.detachReading();
-    this.armTimer();
-    waiter.reply$.next(reply);
-    waiter.reply$.complete();
+    if (waiter === undefined) return; // the reply stream errors right after
+    // After the last plain-text reply, stop reading: what follows belongs to TLS or is an attack.
+    if (waiter.last && reply.code === 220) this.socket.pause();
+    waiter.to.next(reply);
+    if (waiter.final) waiter.to.complete();
+    // After the reply was handled: what it made the client write keeps the deadline running (a
+    // message's end of data and the next envelope), so a steady stream never tears it down.
+    this.updateBusy(true);
   }
 
-  /** After the last plain-text reply, stop reading: what follows belongs to TLS or is an attack. */
-  private detachReading(): void {
-    this.socket.pause();
+  /** After a reply (`answered`) the oldest waiting command changed: its deadline starts now. */
+  private updateBusy(answered = false): void {
+    this.clock.update(this.connected && !this.ended && this.waiting.length > 0, answered);
   }
 
-  private armTimer(): void {
-    if (this.pending.length === 0 || !this.connected || this.ended) {
-      clearTimeout(this.replyTimer);
-      this.replyTimer = undefined;
-      return;
-    }
-    this.headSince = Date.now();
-    this.replyTimer ??= setTimeout(() => this.onReplyTimer(), this.options.timeout);
+  private replyTimedOut(): SmtpError {
+    const head = this.waiting.oldest?.command;
+    const what = head === undefined ? '(greeting)' : `to ${head}`;
+    return new SmtpError('ETIMEDOUT', `no complete reply ${what} within ${this.options.timeout} ms`, head === undefined ? {} : { command: head });
   }
 
-  private onReplyTimer(): void {
-    this.replyTimer = undefined;
-    const head = this.pending[0];
-    if (head === undefined || !this.connected || this.ended) return;
-    const left = this.headSince + this.options.timeout - Date.now();
-    if (left > 0) {
-      this.replyTimer = setTimeout(() => this.onReplyTimer(), left);
-      return;
-    }
-    const what = head.command === undefined ? '(greeting)' : `to ${head.command}`;
-    const context = head.command === undefined ? {} : { command: head.command };
-    this.fail(new SmtpError('ETIMEDOUT', `no complete reply ${what} within ${this.options.timeout} ms`, context));
+  /**
+   * Whether what was written last has left for the socket: a batch is held (corked) until the next
+   * tick, and a connection that ends before then drops it, so that its bytes never went out.
+   *
+   * @example
+   * ```ts
+   * conn.send(endOfData).subscribe(...);
+   * task.endOfDataLeft = conn.leftCheck(); // later: true once the batch was let go
+   * ```
+   */
+  leftCheck(): () => boolean {
+    return this.batches.leftCheck();
   }
 
-  private end(error: SmtpError | undefined): void {
+  private end(error: SmtpError | undefined, failed: boolean): void {
     if (this.ended) return;
     this.ended = true;
-    this.fatal = error;
-    this.detach(this.socket);
+    this.batches.drop();
+    this.reason = error;
     this.wiring.unsubscribe();
-    clearTimeout(this.replyTimer);
-    this.replyTimer = undefined;
+    this.clock.update(false, false);
     // A destroyed socket may still report a late write error; nobody is listening for it any more.
     for (const socket of [this.socket, ...this.underlying]) {
       socket.on('error', ignore);
@@ -367,31 +385,17 @@ export class Connection {
     }
     // The error is only built when someone is waiting for it: building one captures a stack trace,
     // and most connections end by a QUIT with nothing left waiting.
-    if (this.pending.length > 0 || !this.connected) {
-      const reason = error ?? this.closedError();
-      for (const waiter of this.pending.splice(0)) waiter.reply$.error(reason);
+    if (this.waiting.length > 0 || !this.connected) {
+      const reason = this.closedError();
+      for (const waiter of this.waiting.drain()) waiter.to.error(reason);
       this.ready.error(reason);
     }
-    if (error !== undefined) {
-      this.options.sinks?.failure(error);
-      this.failure$.next(error);
-      this.failure$.complete();
-    } else {
-      this.failure$.complete();
-    }
+    if (failed && error !== undefined) this.options.sinks?.failure(error);
+    this.endedSubject?.next();
+    this.endedSubject?.complete();
     if (this.options.sinks !== undefined) return;
     this.replies$.complete();
     this.transcript$.complete();
-  }
-
-  private closedError(): SmtpError {
-    if (this.fatal !== undefined) return this.fatal;
-    const head = this.pending[0];
-    return new SmtpError(
-      'ESHUTDOWN',
-      `the server closed the connection${head?.command === undefined ? '' : ` while waiting for the reply to ${head.command}`}`,
-      head?.command === undefined ? {} : { command: head.command },
-    );
   }
 }
 

@@ -1,7 +1,3 @@
-import type { Observable, Subscription } from 'rxjs';
-import { SmtpError } from '../errors';
-import type { SmtpSocket } from './socket';
-
 /** One command line to write, and how to treat it and its reply. */
 export interface CommandSpec {
   /** The line without CRLF. */
@@ -17,75 +13,20 @@ export interface CommandSpec {
   last?: boolean;
 }
 
-/** What `Connection.writeBatch` writes: a command, raw bytes, or a reply owed by earlier bytes. */
+/**
+ * What `Connection.send` writes: a command, raw bytes (message content), or a reply owed by the
+ * bytes before it (`{ reply: 'end of data' }`: under LMTP each accepted recipient gets one).
+ */
 export type WriteItem = CommandSpec | { raw: Uint8Array } | { reply: string };
 
-const CRLF = '\r\n';
-
 /**
- * Writes a batch in one corked socket write, so that a message's end of data and the next
- * message's envelope leave in the same TCP segment. `expect` is called, in order, for every item
- * that is owed a reply (commands and `{ reply }` placeholders) before any byte of the batch leaves.
+ * Whether an item is owed a reply (commands and reply placeholders are; raw bytes are not).
  *
  * @example
  * ```ts
- * writeItems(socket, [{ raw: body }, { line: '.' }], (item) => replies.push(waiterFor(item)));
+ * items.filter(owesReply).length; // how many replies `send(items)` emits
  * ```
  */
-export function writeItems(
-  socket: SmtpSocket,
-  items: readonly WriteItem[],
-  expect: (item: CommandSpec | { reply: string }) => void,
-): void {
-  socket.cork();
-  for (const item of items) {
-    if ('raw' in item) {
-      if (item.raw.length > 0) socket.write(item.raw);
-      continue;
-    }
-    expect(item);
-    if ('line' in item) socket.write(item.line + CRLF);
-  }
-  socket.uncork();
-}
-
-/**
- * Resolves when the socket's buffer has drained. A server that reads nothing for `timeoutMs` calls
- * `onStall` (which fails the connection, and so `failure$`); a failure rejects with its error;
- * `isEnded` is asked once the wait is over, and a connection that ended rejects with `closedError()`.
- *
- * @example
- * ```ts
- * await whenDrained(socket, failure$, 60_000, () => conn.fail(stalled), () => conn.isClosed, closedError);
- * ```
- */
-export function whenDrained(
-  socket: SmtpSocket,
-  failure$: Observable<SmtpError>,
-  timeoutMs: number,
-  onStall: () => void,
-  isEnded: () => boolean,
-  closedError: () => SmtpError,
-): Promise<void> {
-  // Plain listeners and one timer rather than an Observable pipeline: a streamed body waits here
-  // once per socket buffer's worth (every 64 KiB chunk), so the wait itself must cost next to nothing.
-  return new Promise<void>((resolve, reject) => {
-    const stall = setTimeout(onStall, timeoutMs);
-    let failed: Subscription | undefined;
-    const settle = (): void => {
-      clearTimeout(stall);
-      socket.off('drain', onDrain);
-      failed?.unsubscribe();
-    };
-    const onDrain = (): void => {
-      settle();
-      if (isEnded()) reject(closedError());
-      else resolve();
-    };
-    socket.once('drain', onDrain);
-    failed = failure$.subscribe((error) => {
-      settle();
-      reject(error);
-    });
-  });
+export function owesReply(item: WriteItem): item is CommandSpec | { reply: string } {
+  return !('raw' in item);
 }

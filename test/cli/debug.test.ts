@@ -1,13 +1,14 @@
 import { expect } from 'chai';
 import { checkLeaks } from '../fixtures/handles';
 import { PASSWORD, type SmtpServerFixture, USER } from '../fixtures/smtp-server';
-import { runCli, sendArgs, startTlsSmtpServer } from './run';
+import { runCli, sendArgs, startTlsSmtpServer, withBuiltCli } from './run';
 
 describe('NODE_DEBUG=rx-smtp', () => {
   let server: SmtpServerFixture;
   beforeEach(async () => (server = await startTlsSmtpServer()));
   afterEach(() => server.close());
   checkLeaks();
+  withBuiltCli();
 
   const send = (): string[] => sendArgs(server.port, '--from', 'a@example.com', '--to', 'b@example.com');
   const plainAuth = Buffer.from(`\0${USER}\0${PASSWORD}`).toString('base64');

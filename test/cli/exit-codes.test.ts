@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { ExitCode, exitCodeFor, replyExitCode, worstExitCode } from '../../lib/cli/exit-codes';
-import { SmtpError } from '../../lib/errors';
+import { SmtpError, type SmtpErrorCode } from '../../lib/errors';
 import { checkLeaks } from '../fixtures/handles';
 import { GREETING, reply, scriptedServer } from '../fixtures/scripted-server';
-import { runCli } from './run';
+import { runCli, withBuiltCli } from './run';
 
 describe('rx-smtp exit codes', () => {
   const cases: [string, boolean, ExitCode][] = [
@@ -27,7 +27,7 @@ describe('rx-smtp exit codes', () => {
   ];
   for (const [code, duringAuth, status] of cases) {
     it(`maps ${code}${duringAuth ? ' during AUTH' : ''} to ${status}`, () => {
-      expect(exitCodeFor(new SmtpError(code, 'x'), duringAuth)).to.equal(status);
+      expect(exitCodeFor(new SmtpError(code as SmtpErrorCode, 'x'), duringAuth)).to.equal(status);
     });
   }
 
@@ -53,6 +53,7 @@ describe('rx-smtp exit codes', () => {
       server = undefined;
     });
     checkLeaks();
+  withBuiltCli();
 
     it('exits 76 when the server breaks the protocol (a code EHLO cannot take)', async () => {
       server = await scriptedServer([{ send: GREETING }, { expect: /^EHLO /, send: reply(354, 'go ahead') }, { stall: true }]);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { expect } from 'chai';
 import * as sinon from 'sinon';
-import { type SendCommand, UsageError } from '../../lib/cli/args';
+import { UsageError } from '../../lib/cli/args';
 import type { CliIo } from '../../lib/cli/io';
 import { promptHidden, resolvePassword } from '../../lib/cli/password';
 
@@ -19,7 +19,7 @@ function terminal(tty = true): { io: CliIo; typed: PassThrough; setRawMode: sino
 }
 
 describe('rx-smtp password', () => {
-  const command: SendCommand = { command: 'send', server: 'mx', user: 'alice', to: ['b@example.com'], verbose: false };
+  const command = { user: 'alice' } as { user: string; passwordFile?: string };
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'rx-smtp-pw-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,12 +1,13 @@
 import { expect } from 'chai';
 import { checkLeaks } from '../fixtures/handles';
 import type { SmtpServerFixture } from '../fixtures/smtp-server';
-import { CA_FILE, runCli, startTlsSmtpServer } from './run';
+import { CA_FILE, runCli, startTlsSmtpServer, withBuiltCli } from './run';
 
 describe('rx-smtp probe', () => {
   let server: SmtpServerFixture;
   afterEach(() => server.close());
   checkLeaks();
+  withBuiltCli();
 
   it('prints the greeting, TLS protocol, cipher, certificate subject, capabilities and AUTH mechanisms', async () => {
     server = await startTlsSmtpServer({ name: 'mx.test', authMethods: ['PLAIN', 'LOGIN'] });

@@ -38,6 +38,21 @@ describe('rx-smtp progress', () => {
     expect(stdout()).to.equal('sent 1 b@example.com: 250 Ok\n');
   });
 
+  it('labels each message by its --mails line, and lists its refused recipients after it', async () => {
+    const { io, stdout } = output(false);
+    const progress = createProgress(io, undefined, () => 0);
+    progress.record({ ok: true, label: 'line 7', to: ['b@example.com'], detail: '250 Ok', refused: [{ recipient: 'x@example.com', detail: '550 no such user' }] });
+    progress.finish();
+    await settle();
+
+    expect(stdout().split('\n').slice(0, 3)).to.deep.equal([
+      'sent line 7 b@example.com: 250 Ok',
+      'refused line 7 x@example.com: 550 no such user',
+      '1 sent, 0 failed, 1 recipients refused in 0.0 s (0.0 messages/s)',
+    ]);
+    expect(progress.refused).to.equal(1);
+  });
+
   it('ends with the counts, the time and the rate in messages per second', async () => {
     const { io, stdout } = output(false);
     let now = 1_000;
@@ -64,7 +79,7 @@ describe('rx-smtp progress', () => {
     expect(stdout()).to.match(/2\/2 \| sent 1 \| failed 1 \| 4\.0 messages\/s/);
     expect(stdout()).to.contain('\u001b'); // drawn in place with terminal control sequences
     expect(stdout()).to.not.contain('sent 1/2 b@example.com');
-    expect(stderr()).to.equal('failed c@example.com: ESERVERTEMP 451 later\n');
+    expect(stderr()).to.equal('failed 2/2 c@example.com: ESERVERTEMP 451 later\n');
     expect(stdout().endsWith('1 sent, 1 failed in 0.5 s (4.0 messages/s)\n')).to.equal(true);
   });
 });

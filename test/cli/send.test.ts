@@ -1,56 +1,50 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { checkLeaks } from '../fixtures/handles';
-import { PASSWORD, type SmtpServerFixture, USER } from '../fixtures/smtp-server';
-import { closedPort, runCli, sendArgs, startTlsSmtpServer } from './run';
+import { PASSWORD, USER } from '../fixtures/smtp-server';
+import { cliSuite, closedPort, headAndBody, runCli, sendArgs } from './run';
 
 describe('rx-smtp send', () => {
-  let server: SmtpServerFixture;
-  let dir: string;
+  const suite = cliSuite();
   const env = { RX_SMTP_PASSWORD: PASSWORD };
-  const send = (...extra: string[]): string[] => sendArgs(server.port, '--from', 'a@example.com', '--to', 'b@example.com', ...extra);
+  const send = (...extra: string[]): string[] => sendArgs(suite.server.port, '--from', 'a@example.com', '--to', 'b@example.com', ...extra);
 
-  beforeEach(async () => {
-    server = await startTlsSmtpServer();
-    dir = mkdtempSync(join(tmpdir(), 'rx-smtp-cli-'));
-  });
-  afterEach(async () => {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  checkLeaks();
 
   it('sends the message over STARTTLS, authenticated, and exits 0', async () => {
     const run = await runCli(send('--to', 'c@example.com', '--subject', 'Quarterly report'), { env });
 
     expect(run.code, run.stderr).to.equal(0);
     expect(run.stdout).to.equal('sent to b@example.com, c@example.com: 250 Ok: queued\n');
-    expect(server.messages).to.have.length(1);
-    const [message] = server.messages;
+    expect(suite.server.messages).to.have.length(1);
+    const [message] = suite.server.messages;
     expect(message).to.include({ from: 'a@example.com', user: USER, secure: true });
     expect(message!.to).to.deep.equal(['b@example.com', 'c@example.com']);
   });
 
-  it('writes From, To, Subject, Date, Message-ID, MIME-Version, Content-Type and the --body file', async () => {
-    writeFileSync(join(dir, 'body.txt'), 'Hello,\nthe numbers are in.\n');
-    const run = await runCli(send('--subject', 'Quarterly report', '--body', join(dir, 'body.txt')), { env });
+  it('writes From, To, Subject, Date, Message-ID, MIME-Version, Content-Type and the --body @FILE', async () => {
+    writeFileSync(join(suite.dir, 'body.txt'), 'Hello,\nthe numbers are in.\n');
+    const run = await runCli(send('--subject', 'Quarterly report', '--body', `@${join(suite.dir, 'body.txt')}`), { env });
 
     expect(run.code, run.stderr).to.equal(0);
-    const raw = server.messages[0]!.raw.toString();
-    const [head, body] = raw.split('\r\n\r\n');
-    expect(head).to.match(
-      /^From: a@example\.com\r\nTo: b@example\.com\r\nSubject: Quarterly report\r\nDate: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\nMessage-ID: <[0-9a-f-]{36}@example\.com>\r\nMIME-Version: 1\.0\r\nContent-Type: text\/plain; charset=utf-8$/,
-    );
+    const [head, body] = headAndBody(suite.server.messages[0]!.raw);
+    expect(head.split('\r\n')).to.include.members(['From: a@example.com', 'To: b@example.com', 'Subject: Quarterly report', 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8']);
+    expect(head).to.match(/(^|\r\n)Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d \+0000(\r\n|$)/);
+    expect(head).to.match(/(^|\r\n)Message-ID: <[0-9a-f-]{36}@example\.com>(\r\n|$)/);
     expect(body).to.equal('Hello,\r\nthe numbers are in.\r\n');
+  });
+
+  it('sends --body TEXT as the text itself', async () => {
+    const run = await runCli(send('--body', 'a literal body'), { env });
+
+    expect(run.code, run.stderr).to.equal(0);
+    expect(headAndBody(suite.server.messages[0]!.raw)[1]).to.equal('a literal body\r\n');
   });
 
   it('reads the body from standard input with --body -', async () => {
     const run = await runCli(send('--body', '-'), { env, stdin: 'piped text\n' });
 
     expect(run.code, run.stderr).to.equal(0);
-    expect(server.messages[0]!.raw.toString()).to.match(/\r\n\r\npiped text\r\n$/);
+    expect(headAndBody(suite.server.messages[0]!.raw)[1]).to.equal('piped text\r\n');
   });
 
   it('prints the transcript live on stderr with --verbose, the AUTH payload redacted', async () => {
@@ -65,11 +59,11 @@ describe('rx-smtp send', () => {
   });
 
   it('takes the password from the first line of --password-file', async () => {
-    writeFileSync(join(dir, 'password'), `${PASSWORD}\nignored\n`);
-    const run = await runCli(send('--password-file', join(dir, 'password')));
+    writeFileSync(join(suite.dir, 'password'), `${PASSWORD}\nignored\n`);
+    const run = await runCli(send('--password-file', join(suite.dir, 'password')));
 
     expect(run.code, run.stderr).to.equal(0);
-    expect(server.messages[0]!.user).to.equal(USER);
+    expect(suite.server.messages[0]!.user).to.equal(USER);
   });
 
   it('exits 77 with one line naming the code and the 535 when the password is wrong', async () => {
@@ -77,12 +71,11 @@ describe('rx-smtp send', () => {
 
     expect(run.code).to.equal(77);
     expect(run.stderr).to.equal('rx-smtp: ESERVERPERM Permanent failure to AUTH PLAIN: 535 Authentication credentials invalid\n');
-    expect(server.messages).to.deep.equal([]);
+    expect(suite.server.messages).to.deep.equal([]);
   });
 
   it('exits 77 when the server offers no mechanism the client can use (ENOTSUP)', async () => {
-    await server.close();
-    server = await startTlsSmtpServer({ authMethods: ['XOAUTH2'] });
+    await suite.restart({ authMethods: ['XOAUTH2'] });
     const run = await runCli(send(), { env });
 
     expect(run.code).to.equal(77);
@@ -90,8 +83,7 @@ describe('rx-smtp send', () => {
   });
 
   it('exits 69, not 77, when --tls starttls-required meets a server without STARTTLS (ENOTSUP before AUTH)', async () => {
-    await server.close();
-    server = await startTlsSmtpServer({ hideSTARTTLS: true });
+    await suite.restart({ hideSTARTTLS: true });
     const run = await runCli(send('--tls', 'starttls-required'), { env });
 
     expect(run.code).to.equal(69);
@@ -99,20 +91,18 @@ describe('rx-smtp send', () => {
   });
 
   it('exits 69 when the server refuses the recipient with a 5xx', async () => {
-    await server.close();
-    server = await startTlsSmtpServer({
+    await suite.restart({
       onRcptTo: (_address, _session, callback) => callback(Object.assign(new Error('No such user'), { responseCode: 550 })),
     });
     const run = await runCli(send(), { env });
 
     expect(run.code).to.equal(69);
     expect(run.stderr).to.match(/^rx-smtp: ESERVERPERM .*550 No such user\n$/);
-    expect(server.messages).to.deep.equal([]);
+    expect(suite.server.messages).to.deep.equal([]);
   });
 
   it('exits 75 when the server answers MAIL FROM with a 4xx', async () => {
-    await server.close();
-    server = await startTlsSmtpServer({
+    await suite.restart({
       onMailFrom: (_address, _session, callback) => callback(Object.assign(new Error('Try again later'), { responseCode: 451 })),
     });
     const run = await runCli(send(), { env });
@@ -136,14 +126,14 @@ describe('rx-smtp send', () => {
 
     expect(run.code).to.equal(69);
     expect(run.stderr).to.match(/^rx-smtp: UNABLE_TO_VERIFY_LEAF_SIGNATURE .*pass --ca FILE\)\n$/);
-    expect(server.messages).to.deep.equal([]);
+    expect(suite.server.messages).to.deep.equal([]);
   });
 
   it('exits 66 when the --body file cannot be read', async () => {
-    const run = await runCli(send('--body', join(dir, 'missing.txt')), { env });
+    const run = await runCli(send('--body', `@${join(suite.dir, 'missing.txt')}`), { env });
 
     expect(run.code).to.equal(66);
     expect(run.stderr).to.match(/^rx-smtp: cannot read .*missing\.txt: ENOENT/);
-    expect(server.messages).to.deep.equal([]);
+    expect(suite.server.messages).to.deep.equal([]);
   });
 });

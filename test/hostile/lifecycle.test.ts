@@ -1,9 +1,12 @@
+import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { filter, firstValueFrom } from 'rxjs';
-import { SendAllError } from '../../lib/errors';
+import type { SmtpError } from '../../lib/errors';
+import { SendAllError } from '../../lib/send/send-all-error';
 import type { SmtpSession } from '../../lib/session';
+import { turns } from '../fixtures/observe';
 import { CA, tlsScriptedServer, type TlsScriptedServer } from '../fixtures/tls-scripted-server';
-import { harness, hostileSuite, watch } from './harness';
+import { type Watched, harness, hostileSuite, watch } from './harness';
 import { GREETING, converse, ehloReply, type HostilePeer } from './hostile-server';
 
 // Guarantee 7: after a session ends, by any path (error, unsubscribe, dispose, server close), no
@@ -20,6 +23,36 @@ function closed(session: SmtpSession): Promise<unknown> {
 async function* stuck(): AsyncGenerator<Uint8Array> {
   yield Buffer.from('Subject: t\r\n\r\npart one\r\n');
   await new Promise(() => {});
+}
+
+/** A Node stream that gives one chunk, then nothing, ever: a body that never completes. */
+function neverEnding(): Readable {
+  let given = false;
+  return new Readable({
+    read() {
+      if (!given) this.push(Buffer.from('Subject: t\r\n\r\npart one\r\n'));
+      given = true;
+    },
+  });
+}
+
+/** A Node stream of whole 78-byte lines without end, 64 KB a chunk: it fills any socket buffer. */
+function endless(): Readable {
+  const chunk = Buffer.from(`${'x'.repeat(76)}\r\n`.repeat(840));
+  return new Readable({
+    read() {
+      this.push(chunk);
+    },
+  });
+}
+
+/**
+ * How a send() whose streamed body was read in part ends when the session does: the mail failed
+ * (`EIO`: the body cannot be read again), the session's end (`code`) as the cause.
+ */
+function expectBodyLost(sending: Watched<unknown>, code: string): void {
+  expect(sending.error?.code).to.equal('EIO');
+  expect((sending.error?.cause as SmtpError | undefined)?.code).to.equal(code);
 }
 
 describe('hostile: nothing outlives a session', () => {
@@ -70,15 +103,15 @@ describe('hostile: nothing outlives a session', () => {
       await h.expectReleased();
     });
 
-    it('from sendAll in a BDAT envelope: RSET, the session stays connected; dispose then releases it', async () => {
+    it('from sendAll in a BDAT envelope: the connection stays, RSET once RCPT is answered; dispose then releases it', async () => {
       const server = await h.server((peer) => converse(peer, { capabilities: ['CHUNKING'], answers: { RCPT: silence } }));
       const session = await h.connected(server);
       const sending = watch(session.sendAll([MAIL]));
       await server.received(/^RCPT TO:/);
       sending.unsubscribe();
+      // Without PIPELINING nothing is written before the RCPT reply; the mail is held back, the connection
+      // kept, and with no call left the session is `connected` again (its RSET follows the RCPT reply).
       expect(session.state.status).to.equal('connected');
-      // The server is stuck in its RCPT answer and reads no more lines; the bytes still arrive.
-      await server.peers[0]!.sent('RSET\r\n');
       session.dispose();
       await server.peers[0]!.closed;
       await h.expectReleased();
@@ -105,7 +138,8 @@ describe('hostile: nothing outlives a session', () => {
       await server.received(/^EHLO /);
       session.dispose();
       await connecting.ended;
-      expect(connecting.error?.code).to.equal('ESHUTDOWN');
+      expect(connecting.error?.code).to.equal('EINVAL');
+      expect(connecting.error?.message).to.equal('the session was disposed');
       expect(done).to.deep.equal({ state: true, replies: true, transcript: true });
       await h.expectReleased();
     });
@@ -118,7 +152,90 @@ describe('hostile: nothing outlives a session', () => {
       session.dispose();
       await sending.ended;
       expect(sending.error).to.be.instanceOf(SendAllError);
-      expect((sending.error as SendAllError).uncertain).to.deep.equal([MAIL]);
+      expect((sending.error as SendAllError).uncertain.map((r) => r.mail)).to.deep.equal([MAIL]);
+      await h.expectReleased();
+    });
+  });
+
+  // Issue 10, defect 7: send() hung for ever, whatever happened to the session, and kept the body.
+  describe('a body that never completes, under DATA', () => {
+    async function stuckInData(options = {}): Promise<{ session: SmtpSession; body: Readable; sending: Watched<unknown>; peer: HostilePeer }> {
+      const server = await h.server((peer) => converse(peer));
+      const session = await h.connected(server, options);
+      const body = neverEnding();
+      const sending = watch(session.send({ ...MAIL, body }));
+      await server.peers[0]!.sent('part one');
+      return { session, body, sending, peer: server.peers[0]! };
+    }
+
+    it('the server closes the connection: send() ends (EIO: the body was read in part; ESHUTDOWN its cause), the body is destroyed, released', async () => {
+      const { body, sending, peer } = await stuckInData();
+      peer.end();
+      await sending.ended;
+      expectBodyLost(sending, 'ESHUTDOWN');
+      expect(body.destroyed).to.equal(true);
+      await h.expectReleased();
+    });
+
+    it('dispose(): send() ends (EIO: the body was read in part; EINVAL its cause), the body is destroyed, released', async () => {
+      const { session, body, sending } = await stuckInData();
+      session.dispose();
+      await sending.ended;
+      expectBodyLost(sending, 'EINVAL');
+      expect(body.destroyed).to.equal(true);
+      await h.expectReleased();
+    });
+
+    it("the session's signal aborts: send() ends (EIO; ECANCELED its cause), the body is destroyed, released", async () => {
+      const controller = new AbortController();
+      const { body, sending } = await stuckInData({ signal: controller.signal });
+      controller.abort();
+      await sending.ended;
+      expectBodyLost(sending, 'ECANCELED');
+      expect(body.destroyed).to.equal(true);
+      await h.expectReleased();
+    });
+  });
+
+  // Issue 10, defect 8: the wait for the socket to drain outlived the connection: send() hung, the
+  // body stayed open, and the drain's deadline timer ran until the timeout.
+  describe('a streamed body while the server reads nothing (the socket congested)', () => {
+    async function congested(): Promise<{ session: SmtpSession; body: Readable; sending: Watched<unknown>; peer: HostilePeer }> {
+      const server = await h.server((peer) =>
+        converse(peer, {
+          answers: {
+            DATA: async (_line, p) => {
+              await p.send('354 go ahead\r\n');
+              p.socket.pause();
+            },
+          },
+        }),
+      );
+      const session = await h.connected(server);
+      const body = endless();
+      const sending = watch(session.send({ ...MAIL, body }));
+      // Once the body is being read (the 354 is in, its deadline gone), the only timer is the deadline
+      // of the wait for the socket to drain: it is there once the client waits.
+      while (body.readableDidRead === false || h.clock.countTimers() === 0) await turns(1);
+      return { session, body, sending, peer: server.peers[0]! };
+    }
+
+    it('dispose(): send() ends (EIO; EINVAL its cause), the body is destroyed, no timer is left, released', async () => {
+      const { session, body, sending, peer } = await congested();
+      session.dispose();
+      await sending.ended;
+      expectBodyLost(sending, 'EINVAL');
+      expect(body.destroyed).to.equal(true);
+      peer.socket.resume();
+      await h.expectReleased();
+    });
+
+    it('unsubscribing: the body is destroyed, the connection closed, no timer is left, released', async () => {
+      const { session, body, sending, peer } = await congested();
+      sending.unsubscribe();
+      expect(session.state.status).to.equal('closed');
+      expect(body.destroyed).to.equal(true);
+      peer.socket.resume();
       await h.expectReleased();
     });
   });
@@ -141,7 +258,7 @@ describe('hostile: nothing outlives a session', () => {
       await sending.ended;
       expect(sending.error).to.be.instanceOf(SendAllError);
       expect(['ESHUTDOWN', 'ECONNRESET']).to.include(sending.error?.code);
-      expect((sending.error as SendAllError).notSent).to.deep.equal([MAIL]);
+      expect((sending.error as SendAllError).notSent.map((r) => r.mail)).to.deep.equal([MAIL]);
       await h.expectReleased();
     });
   });

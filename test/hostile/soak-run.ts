@@ -1,8 +1,10 @@
 import { lastValueFrom } from 'rxjs';
 import type * as sinon from 'sinon';
-import { SendAllError, SmtpError } from '../../lib/errors';
+import { SmtpError } from '../../lib/errors';
+import { SendAllError } from '../../lib/send/send-all-error';
 import type { Mail, SendOutcome } from '../../lib/mail/mail';
 import { createSession } from '../../lib/session';
+import { pick, random } from '../fixtures/random';
 import { GREETING, ehloReply, hostileServer, turns, type HostilePeer } from './hostile-server';
 
 /**
@@ -57,20 +59,6 @@ interface Fault {
   nth: number;
 }
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed with its seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const pick = <T>(rng: () => number, items: readonly T[]): T => items[Math.floor(rng() * items.length)]!;
-
 /** Runs the soak and returns its report; violations is empty when every promise was kept. */
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const accepted = new Set<string>();
@@ -113,7 +101,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       const mails = Array.from({ length: 1 + Math.floor(rng() * options.maxMails) }, (_, m) => soakMail(`s${s}m${m}`, rng));
       report.mails += mails.length;
-      const seen = new Map<Mail, string[]>(mails.map((mail) => [mail, []]));
+      const seen = new Map<number, string[]>(mails.map((_, i) => [i, []]));
       const outcomes: SendOutcome[] = [];
       let error: unknown;
       await new Promise<void>((resolve) =>
@@ -124,22 +112,22 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         }),
       );
       activity++;
-      for (const o of outcomes) seen.get(o.ok ? o.result.mail : o.mail)?.push(o.ok ? 'ok' : 'failed');
+      for (const o of outcomes) seen.get(o.index)?.push(o.ok ? 'ok' : 'failed');
       if (error instanceof SendAllError) {
-        for (const mail of error.uncertain) seen.get(mail)?.push('uncertain');
-        for (const mail of error.notSent) seen.get(mail)?.push('notSent');
-        const okMails = outcomes.filter((o) => o.ok).map((o) => (o.ok ? o.result.mail : undefined));
-        if (error.delivered.length !== okMails.length || error.delivered.some((r, i) => r.mail !== okMails[i])) {
+        for (const ref of error.uncertain) seen.get(ref.index)?.push('uncertain');
+        for (const ref of error.notSent) seen.get(ref.index)?.push('notSent');
+        const okIndexes = outcomes.filter((o) => o.ok).map((o) => o.index);
+        if (error.delivered.length !== okIndexes.length || error.delivered.some((index, i) => index !== okIndexes[i])) {
           report.violations.push(`session ${s}: SendAllError.delivered differs from the ok outcomes`);
         }
       } else if (error instanceof SmtpError && outcomes.length === 0 && error.code === 'EPERM') {
         // The session closed between connect and sendAll: the call took no mail at all.
-        for (const mail of mails) seen.get(mail)?.push('notSent');
+        for (const fates of seen.values()) fates.push('notSent');
       } else if (error !== undefined) {
         report.violations.push(`session ${s}: sendAll failed with ${String(error)}, not a SendAllError`);
       }
-      for (const [mail, fates] of seen) {
-        const id = idOf(mail);
+      for (const [index, fates] of seen) {
+        const id = idOf(mails[index]!);
         if (fates.length !== 1) report.violations.push(`mail ${id}: ${fates.length} outcomes (${fates.join(', ')})`);
         const fate = fates[0] as keyof SoakReport['outcomes'] | undefined;
         if (fate !== undefined) report.outcomes[fate]++;

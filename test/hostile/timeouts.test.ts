@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { filter, firstValueFrom } from 'rxjs';
-import { SendAllError } from '../../lib/errors';
+import { SendAllError } from '../../lib/send/send-all-error';
 import { DEFAULT_TIMEOUT_MS } from '../../lib/options';
 import type { SessionStatus } from '../../lib/dialogue/transition';
+import type { SendOutcome } from '../../lib/mail/mail';
 import type { SmtpSession } from '../../lib/session';
 import { harness, hostileSuite, watch, type Watched } from './harness';
 import { converse, turns, type HostilePeer } from './hostile-server';
@@ -107,7 +108,7 @@ describe('hostile: every operation ends within its timeout', () => {
       await expectDeadline(sending, TIMEOUT);
       expect(sending.error).to.be.instanceOf(SendAllError);
       expect(sending.error?.code).to.equal('ETIMEDOUT');
-      expect((sending.error as SendAllError).uncertain).to.deep.equal([MAIL]);
+      expect((sending.error as SendAllError).uncertain.map((r) => r.mail)).to.deep.equal([MAIL]);
       await h.expectReleased();
     });
 
@@ -123,7 +124,7 @@ describe('hostile: every operation ends within its timeout', () => {
       expect({ delivered: error.delivered, uncertain: error.uncertain, notSent: error.notSent }).to.deep.equal({
         delivered: [],
         uncertain: [],
-        notSent: mails,
+        notSent: mails.map((mail, index) => ({ index, mail })),
       });
       await h.expectReleased();
     });
@@ -142,7 +143,7 @@ describe('hostile: every operation ends within its timeout', () => {
       await h.clock.tickAsync(TIMEOUT - (16 * TIMEOUT) / 20);
       await sending.ended;
       expect(sending.error?.code).to.equal('ETIMEDOUT');
-      expect((sending.error as SendAllError).uncertain).to.deep.equal([MAIL]);
+      expect((sending.error as SendAllError).uncertain.map((r) => r.mail)).to.deep.equal([MAIL]);
       await h.expectReleased();
     });
 
@@ -167,7 +168,9 @@ describe('hostile: every operation ends within its timeout', () => {
       }
       expect(sending.error?.code).to.equal('ETIMEDOUT');
       expect(sending.error?.message).to.match(/read nothing/);
-      expect((sending.error as SendAllError).notSent).to.have.length(1);
+      // Its body was read in part and cannot be read again: never "not sent" (safe to retry), but failed.
+      expect((sending.error as SendAllError).notSent).to.have.length(0);
+      expect(sending.values.map((o: SendOutcome) => (o.ok ? 'ok' : o.error.code))).to.deep.equal(['EIO']);
       expect(finished, 'the body generator was closed').to.equal(true);
       await h.expectReleased();
     });

@@ -4,9 +4,8 @@ import nodemailer, { type SendMailOptions } from 'nodemailer';
 import sinon from 'sinon';
 import type { SMTPServerOptions } from 'smtp-server';
 import { lastValueFrom } from 'rxjs';
-import { SmtpError } from '../../lib/errors';
 import { createPool } from '../../lib/pool';
-import { type MailSender, type RxSmtpTransport, rxSmtpTransport } from '../../lib/nodemailer';
+import { type MailSender, RxSmtpTransportError, type RxSmtpTransport, rxSmtpTransport } from '../../lib/nodemailer';
 import type { SmtpSession } from '../../lib/session';
 import { activeHandles, checkLeaks, expectNoLeaks } from '../fixtures/handles';
 import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
@@ -28,7 +27,6 @@ describe('nodemailer/transport with other senders, idleness and failures', () =>
   let session: SmtpSession | undefined;
   let transport: RxSmtpTransport | undefined;
   let clock: sinon.SinonFakeTimers | undefined;
-  let connections = 0;
   afterEach(async () => {
     clock?.restore();
     await transport?.close();
@@ -39,14 +37,7 @@ describe('nodemailer/transport with other senders, idleness and failures', () =>
   checkLeaks();
 
   async function startServer(options: SMTPServerOptions = {}): Promise<SmtpServerFixture> {
-    connections = 0;
-    server = await startSmtpServer({
-      onConnect: (_session, callback) => {
-        connections++;
-        callback();
-      },
-      ...options,
-    });
+    server = await startSmtpServer(options);
     return server;
   }
 
@@ -61,7 +52,7 @@ describe('nodemailer/transport with other senders, idleness and failures', () =>
       expect(sendAll.callCount).to.be.within(1, 2); // the first message alone, then the nine that queued behind it
       await transport.close();
       expect(session.state.status).to.equal('connected');
-      expect(connections).to.equal(1);
+      expect(server!.connections).to.equal(1);
     });
 
     it('sends through a pool of the caller: every message over at most maxConnections connections', async () => {
@@ -71,7 +62,7 @@ describe('nodemailer/transport with other senders, idleness and failures', () =>
       const infos = await Promise.all(Array.from({ length: 12 }, (_, i) => transporter.sendMail(message(i))));
       expect(infos.map((info) => info.accepted)).to.deep.equal(Array.from({ length: 12 }, (_, i) => [`rcpt${i}@example.test`]));
       expect(subjectsOf(server!)).to.deep.equal(numbers(12));
-      expect(connections).to.be.within(1, 2);
+      expect(server!.connections).to.be.within(1, 2);
       await lastValueFrom(pool.close(), { defaultValue: undefined });
     });
 
@@ -86,17 +77,18 @@ describe('nodemailer/transport with other senders, idleness and failures', () =>
       expect(subjectsOf(server!)).to.deep.equal(numbers(5));
     });
 
-    it('passes the session’s own refusal on: EPERM when it is not connected', async () => {
+    it('passes the session’s own refusal on: ECONNECTION, the cause EPERM, when it is not connected', async () => {
       await startServer();
       session = await connectTo(server!.port);
       await new Promise<void>((resolve) => session!.quit().subscribe({ complete: resolve }));
       const transporter = nodemailer.createTransport((transport = rxSmtpTransport(session)));
       const error = await transporter.sendMail(message(0)).then(
         () => expect.fail('sent through a closed session'),
-        (err: unknown) => err as SmtpError,
+        (err: unknown) => err as RxSmtpTransportError,
       );
-      expect(error).to.be.instanceOf(SmtpError);
-      expect(error.code).to.equal('EPERM');
+      expect(error).to.be.instanceOf(RxSmtpTransportError);
+      expect(error.code).to.equal('ECONNECTION');
+      expect(error.cause.code).to.equal('EPERM');
     });
   });
 
@@ -114,7 +106,7 @@ describe('nodemailer/transport with other senders, idleness and failures', () =>
       clock.tick(1);
       await expectNoLeaks(before); // the QUIT went out and both ends closed, without close()
       await transporter.sendMail(message(1));
-      expect(connections).to.equal(2);
+      expect(server!.connections).to.equal(2);
       expect(subjectsOf(server!)).to.deep.equal(numbers(2));
     });
 
@@ -149,11 +141,13 @@ describe('nodemailer/transport with other senders, idleness and failures', () =>
       const [first, second, third] = await Promise.allSettled([0, 1, 2].map((i) => transporter.sendMail(message(i))));
       expect(first.status).to.equal('fulfilled');
       expect(second.status).to.equal('rejected');
-      expect((second as PromiseRejectedResult).reason).to.be.instanceOf(SmtpError);
-      expect(((second as PromiseRejectedResult).reason as SmtpError).reply?.code).to.equal(421);
-      expect(third.status).to.equal('fulfilled');
+      const refused = (second as PromiseRejectedResult).reason as RxSmtpTransportError;
+      expect(refused).to.be.instanceOf(RxSmtpTransportError);
+      expect(refused).to.include({ code: 'EMESSAGE', responseCode: 421 });
+      expect(refused.cause.reply?.code).to.equal(421);
+      expect(third.status, String((third as PromiseRejectedResult).reason)).to.equal('fulfilled');
       expect(received).to.deep.equal(['number 0', 'number 1', 'number 2']); // 1 was refused, 2 came on the new connection
-      expect(connections).to.equal(2);
+      expect(server!.connections).to.equal(2);
     });
   });
 });

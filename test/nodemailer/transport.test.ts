@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import nodemailer, { type SendMailOptions, type SentMessageInfo } from 'nodemailer';
 import type { SMTPServerOptions } from 'smtp-server';
 import { SmtpError } from '../../lib/errors';
-import { type RxSmtpSentMessageInfo, type RxSmtpTransport, rxSmtpTransport } from '../../lib/nodemailer';
+import { RxSmtpTransportError, type RxSmtpSentMessageInfo, type RxSmtpTransport, rxSmtpTransport } from '../../lib/nodemailer';
 import { activeHandles, checkLeaks, expectNoLeaks } from '../fixtures/handles';
 import { PASSWORD, type SmtpServerFixture, USER, startSmtpServer } from '../fixtures/smtp-server';
 
@@ -30,13 +30,14 @@ async function built(options: SendMailOptions): Promise<Buffer> {
   return info.message as Buffer;
 }
 
-/** What sendMail rejects with; fails the test if it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<SmtpError> {
+/** What sendMail rejects with: nodemailer's shape, rx-smtp's SmtpError as its cause; fails the test if it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<RxSmtpTransportError> {
   try {
     await promise;
   } catch (err) {
-    expect(err).to.be.instanceOf(SmtpError);
-    return err as SmtpError;
+    expect(err).to.be.instanceOf(RxSmtpTransportError);
+    expect((err as RxSmtpTransportError).cause).to.be.instanceOf(SmtpError);
+    return err as RxSmtpTransportError;
   }
   throw new Error('expected sendMail to fail, but it succeeded');
 }
@@ -44,7 +45,6 @@ async function rejection(promise: Promise<unknown>): Promise<SmtpError> {
 describe('nodemailer/transport', () => {
   let server: SmtpServerFixture | undefined;
   let transport: RxSmtpTransport | undefined;
-  let connections = 0;
   afterEach(async () => {
     await transport?.close();
     await server?.close();
@@ -53,14 +53,7 @@ describe('nodemailer/transport', () => {
   checkLeaks();
 
   async function start(serverOptions: SMTPServerOptions = {}, transportOptions: { username?: string; password?: string } = {}) {
-    connections = 0;
-    server = await startSmtpServer({
-      onConnect: (_session, callback) => {
-        connections++;
-        callback();
-      },
-      ...serverOptions,
-    });
+    server = await startSmtpServer(serverOptions);
     transport = rxSmtpTransport({ server: { host: '127.0.0.1', port: server.port }, tls: 'none', allowInsecureAuth: true, ...transportOptions });
     return nodemailer.createTransport(transport);
   }
@@ -79,7 +72,7 @@ describe('nodemailer/transport', () => {
     expect(info.accepted).to.deep.equal(['bob@example.test', 'carol@example.test']);
     expect(info.rejected).to.deep.equal([]);
     expect(info.response).to.match(/^250 .*Ok: queued/);
-    expect(info.messageSize).to.equal(expected.length);
+    expect(info.messageSize).to.equal(expected.length + 1 + '.\r\n'.length); // as nodemailer counts: one leading dot doubled, the final line
   });
 
   it('puts Bcc recipients in the envelope and not in the content, as nodemailer’s SMTP transport does', async () => {
@@ -114,10 +107,10 @@ describe('nodemailer/transport', () => {
     expect(infos.map((info) => info.messageId)).to.deep.equal(Array.from({ length: count }, (_, i) => `<n${i}@example.test>`));
     const subjects = server!.messages.map((m) => /^Subject: (.*)$/m.exec(m.raw.toString('latin1'))![1]).sort();
     expect(subjects).to.deep.equal(Array.from({ length: count }, (_, i) => `number ${i}`).sort());
-    expect(connections).to.equal(1);
+    expect(server!.connections).to.equal(1);
   });
 
-  it('lists refused recipients in info.rejected, each with an SmtpError', async () => {
+  it('lists refused recipients in info.rejected, each with nodemailer’s error, the SmtpError its cause', async () => {
     const transporter = await start({
       onRcptTo: (address, _session, callback) =>
         address.address === 'carol@example.test'
@@ -128,13 +121,15 @@ describe('nodemailer/transport', () => {
     expect(info.accepted).to.deep.equal(['bob@example.test']);
     expect(info.rejected).to.deep.equal(['carol@example.test']);
     expect(info.rejectedErrors).to.have.length(1);
-    expect(info.rejectedErrors[0]).to.be.instanceOf(SmtpError);
-    expect(info.rejectedErrors[0]!.code).to.equal('ESERVERPERM');
-    expect(info.rejectedErrors[0]!.reply?.code).to.equal(550);
+    const [refused] = info.rejectedErrors!;
+    expect(refused).to.be.instanceOf(RxSmtpTransportError);
+    expect(refused).to.include({ code: 'EENVELOPE', recipient: 'carol@example.test', responseCode: 550, command: 'RCPT TO' });
+    expect(refused!.cause.code).to.equal('ESERVERPERM');
+    expect(refused!.cause.reply?.code).to.equal(550);
     expect(server!.messages[0]!.to).to.deep.equal(['bob@example.test']);
   });
 
-  it('passes a refusal of the content to the callback as an SmtpError with its code', async () => {
+  it('passes a refusal of the content to the callback as nodemailer’s EMESSAGE, the SmtpError its cause', async () => {
     const transporter = await start({
       onData: (stream, _session, callback) => {
         stream.resume();
@@ -142,12 +137,12 @@ describe('nodemailer/transport', () => {
       },
     });
     const error = await new Promise<unknown>((resolve) => transporter.sendMail(message(), (err) => resolve(err)));
-    expect(error).to.be.instanceOf(SmtpError);
-    expect((error as SmtpError).code).to.equal('ESERVERTEMP');
-    expect((error as SmtpError).reply?.code).to.equal(451);
+    expect(error).to.be.instanceOf(RxSmtpTransportError);
+    expect(error).to.include({ code: 'EMESSAGE', responseCode: 451, command: 'DATA' });
+    expect((error as RxSmtpTransportError).cause.code).to.equal('ESERVERTEMP');
   });
 
-  it('fails with ESERVERPERM when every recipient is refused, and goes on with the next message', async () => {
+  it('fails with EENVELOPE when every recipient is refused, and goes on with the next message', async () => {
     const transporter = await start({
       onRcptTo: (address, _session, callback) =>
         address.address.startsWith('nobody') ? callback(Object.assign(new Error('5.1.1 no such user'), { responseCode: 550 })) : callback(),
@@ -157,9 +152,10 @@ describe('nodemailer/transport', () => {
       transporter.sendMail(message({ messageId: '<fixed.2@example.test>' })),
     ]);
     expect(refused.status).to.equal('rejected');
-    const error = (refused as PromiseRejectedResult).reason as SmtpError;
-    expect(error).to.be.instanceOf(SmtpError);
-    expect(error.code).to.equal('ESERVERPERM');
+    const error = (refused as PromiseRejectedResult).reason as RxSmtpTransportError;
+    expect(error).to.be.instanceOf(RxSmtpTransportError);
+    expect(error.code).to.equal('EENVELOPE');
+    expect(error.cause.code).to.equal('ESERVERPERM');
     expect(delivered.status).to.equal('fulfilled');
     expect(server!.messages).to.have.length(1);
   });
@@ -170,10 +166,11 @@ describe('nodemailer/transport', () => {
     await closed.close();
     transport = rxSmtpTransport({ server: { host: '127.0.0.1', port }, tls: 'none' });
     const error = await rejection(nodemailer.createTransport(transport).sendMail(message()));
-    expect(error.code).to.equal('ECONNREFUSED');
+    expect(error).to.include({ code: 'ESOCKET', originalCode: 'ECONNREFUSED', command: 'CONN' });
+    expect(error.cause.code).to.equal('ECONNREFUSED');
   });
 
-  it('verify() connects and logs in, and refuses a wrong password with an SmtpError', async () => {
+  it('verify() connects and logs in, and refuses a wrong password with EAUTH', async () => {
     const good = await start({}, { username: USER, password: PASSWORD });
     expect(await good.verify()).to.equal(true);
     await transport!.close();
@@ -181,8 +178,8 @@ describe('nodemailer/transport', () => {
       (transport = rxSmtpTransport({ server: { host: '127.0.0.1', port: server!.port }, tls: 'none', allowInsecureAuth: true, username: USER, password: 'wrong' })),
     );
     const error = await rejection(bad.verify());
-    expect(error.code).to.equal('ESERVERPERM');
-    expect(error.reply?.code).to.equal(535);
+    expect(error).to.include({ code: 'EAUTH', responseCode: 535, command: 'AUTH PLAIN' });
+    expect(error.cause.code).to.equal('ESERVERPERM');
   });
 
   it('verify() and a first message at once share one connect (no EINPROGRESS)', async () => {
@@ -190,10 +187,10 @@ describe('nodemailer/transport', () => {
     const [ok, info] = await Promise.all([transporter.verify(), transporter.sendMail(message())]);
     expect(ok).to.equal(true);
     expect(info.accepted).to.have.length(2);
-    expect(connections).to.equal(1);
+    expect(server!.connections).to.equal(1);
   });
 
-  it('close() sends what was given, QUITs, leaves no handles, and refuses later messages with EPERM', async () => {
+  it('close() sends what was given, QUITs, leaves no handles, and refuses later messages (ECONNECTION, the cause EPERM)', async () => {
     const transporter = await start();
     // After the first await: mocha's own timer for this test is running and counted in the baseline.
     const before = activeHandles();
@@ -204,7 +201,8 @@ describe('nodemailer/transport', () => {
     await closed;
     expect(server!.messages).to.have.length(2);
     const error = await rejection(transporter.sendMail(message()));
-    expect(error.code).to.equal('EPERM');
+    expect(error.code).to.equal('ECONNECTION');
+    expect(error.cause.code).to.equal('EPERM');
     await expectNoLeaks(before);
   });
 

@@ -3,7 +3,7 @@ import { filter, firstValueFrom, timeout } from 'rxjs';
 import { Ledger } from '../../lib/outbox/ledger';
 import { type Outbox, type OutboxCounts, createOutbox } from '../../lib/outbox';
 import type { RedisFixture } from '../fixtures/redis';
-import { random } from '../hostile/soak-run';
+import { random } from '../fixtures/random';
 import { type MailStore, idHeader } from './stores';
 import { WorkerProcesses } from './workers';
 

@@ -44,11 +44,11 @@ describe('outbox uncertain and resolve', () => {
     expect(server!.messages).to.have.length(1);
   });
 
-  it('refuses an id that is not uncertain (ENOENT), twice resolved included, and a bad resolution (EINVAL)', async () => {
+  it('refuses an id that is not uncertain, twice resolved included, and a bad resolution (EINVAL)', async () => {
     const outbox = await withUncertain('u');
-    expect((await rejection(outbox.resolve('nope', 'retry'))).code).to.equal('ENOENT');
+    expect((await rejection(outbox.resolve('nope', 'retry'))).code).to.equal('EINVAL');
     expect((await rejection(outbox.resolve('u', 'maybe' as 'retry'))).code).to.equal('EINVAL');
     await outbox.resolve('u', 'retry');
-    expect((await rejection(outbox.resolve('u', 'delivered'))).code).to.equal('ENOENT');
+    expect((await rejection(outbox.resolve('u', 'delivered'))).code).to.equal('EINVAL');
   });
 });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { SendAllError, SmtpError, replyError } from '../../lib/errors';
+import { SmtpError, type SmtpErrorCode, replyError } from '../../lib/errors';
+import { SendAllError } from '../../lib/send/send-all-error';
 import { classifyFailure } from '../../lib/pool';
 
 const reply = (code: number, text: string) => {
@@ -26,23 +27,23 @@ describe('pool/classify', () => {
 
   it('a lost connection is transient; a mail that can never go as it is, permanent', () => {
     for (const code of ['ESHUTDOWN', 'ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'ESERVERSYNC']) {
-      expect(classifyFailure(new SmtpError(code, 'x')), code).to.equal('transient');
+      expect(classifyFailure(new SmtpError(code as SmtpErrorCode, 'x')), code).to.equal('transient');
     }
     for (const code of ['EINVAL', 'EMSGSIZE', 'ENOTSUP', 'EPROTO', 'ECANCELED']) {
-      expect(classifyFailure(new SmtpError(code, 'x')), code).to.equal('permanent');
+      expect(classifyFailure(new SmtpError(code as SmtpErrorCode, 'x')), code).to.equal('permanent');
     }
   });
 
   it('a SendAllError with a mail in uncertain is uncertain; with only mails not sent, its cause decides', () => {
     const mail = { from: 'a@example.com', to: 'b@example.com', body: 'x' };
     const lost = new SmtpError('ECONNRESET', 'reset');
-    expect(classifyFailure(new SendAllError(lost, { delivered: [], uncertain: [mail], notSent: [] }))).to.equal('uncertain');
-    expect(classifyFailure(new SendAllError(lost, { delivered: [], uncertain: [], notSent: [mail] }))).to.equal('transient');
+    expect(classifyFailure(new SendAllError(lost, { delivered: [], uncertain: [{ index: 0, mail }], notSent: [] }))).to.equal('uncertain');
+    expect(classifyFailure(new SendAllError(lost, { delivered: [], uncertain: [], notSent: [{ index: 0, mail }] }))).to.equal('transient');
   });
 
   it('a certificate that fails verification is permanent: a retry meets the same certificate', () => {
     for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN']) {
-      expect(classifyFailure(new SmtpError(code, 'x')), code).to.equal('permanent');
+      expect(classifyFailure(new SmtpError(code as SmtpErrorCode, 'x')), code).to.equal('permanent');
     }
   });
 });

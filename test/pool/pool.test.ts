@@ -1,9 +1,14 @@
 import { expect } from 'chai';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { SendAllError, SmtpError } from '../../lib/errors';
+import { SmtpError } from '../../lib/errors';
+import { SendAllError } from '../../lib/send/send-all-error';
 import type { Mail } from '../../lib/mail/mail';
 import { type PoolOptions, type PoolOutcome, type PoolState, type SmtpPool, classifyFailure, createPool } from '../../lib/pool';
+import { checkAccounting } from '../fixtures/accounting';
+import { CallRecorder } from '../fixtures/call-recorder';
 import { checkLeaks } from '../fixtures/handles';
+import { defaultServerStore } from '../fixtures/mail-store';
+import { markedMail } from '../fixtures/marked-mail';
 import { type ScriptedServer, type Step, defaultServer, hello, scriptedServer, unstuff } from '../fixtures/scripted-server';
 import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
 import { numbered } from '../send/helpers';
@@ -56,7 +61,7 @@ describe('pool', () => {
     expect(result).to.have.length(30);
     expect(result.every((o) => o.ok)).to.equal(true);
     // By index: chai compares Sets of objects in insertion order, and outcomes come in completion order.
-    const index = (o: PoolOutcome): number => given.indexOf(o.ok ? o.result.mail : o.mail);
+    const index = (o: PoolOutcome): number => given.indexOf(o.mail);
     expect(result.map(index).sort((a, b) => a - b)).to.deep.equal(given.map((_, i) => i));
     const received = server!.messages.map((m) => m.raw.toString()).sort();
     expect(received).to.deep.equal(given.map((m) => m.body as string).sort());
@@ -77,6 +82,15 @@ describe('pool', () => {
     expect(counts.total()).to.equal(3);
     expect(counts.peak()).to.equal(1);
     expect(server!.messages).to.have.length(10);
+  });
+
+  // Found with issue 10's tests: no connection was left to poll a spent array, so the call never ended.
+  it('completes when its last mail ends the last connection at maxMessagesPerConnection, and at once for an empty input', async () => {
+    scripted = await defaultServer();
+    const p = open(scripted.port, { maxConnections: 1, maxMessagesPerConnection: 2 });
+    expect((await outcomes(p, mails(4))).filter((o) => o.ok)).to.have.length(4);
+    expect(await outcomes(p, [])).to.deep.equal([]);
+    expect(scripted.connections).to.equal(2);
   });
 
   it('send() gives one result; a refusal errors with its SmtpError', async () => {
@@ -102,7 +116,7 @@ describe('pool', () => {
     const result = await outcomes(open(scripted.port, { maxConnections: 1 }), given);
 
     const kind = (m: Mail): string => {
-      const o = result.find((x) => (x.ok ? x.result.mail : x.mail) === m)!;
+      const o = result.find((x) => x.mail === m)!;
       return o.ok ? 'sent' : o.failure;
     };
     expect(given.map(kind)).to.deep.equal(['transient', 'permanent', 'sent']);
@@ -147,19 +161,40 @@ describe('pool', () => {
     const given = mails(5);
     const result = await outcomes(open(scripted.port, { maxConnections: 1 }), given);
 
-    const index = (o: PoolOutcome): number => given.indexOf(o.ok ? o.result.mail : o.mail);
+    const index = (o: PoolOutcome): number => given.indexOf(o.mail);
     expect(result.map(index).sort()).to.deep.equal([0, 1, 2, 3, 4]);
     const delivered = result.filter((o) => o.ok).map(index);
     const unsure = result.filter((o) => !o.ok && o.failure === 'uncertain').map(index);
     expect(delivered).to.deep.equal([0, 2, 3, 4]);
     expect(unsure).to.deep.equal([1]);
     const lost = result.find((o) => !o.ok);
-    expect(lost?.ok === false && lost.error).to.be.instanceOf(SendAllError).and.deep.include({ uncertain: [given[1]] });
+    expect(lost?.ok === false && lost.error).to.be.instanceOf(SendAllError).and.deep.include({ uncertain: [{ index: 1, mail: given[1] }] });
     expect(classifyFailure(lost?.ok === false && lost.error)).to.equal('uncertain');
     expect(scripted.failures).to.deep.equal([]);
     expect(scripted.connections).to.equal(2);
     // Delivered (and the uncertain one, which the server did receive) are exactly what it stored.
     expect(scripted.data.map((d) => unstuff(d).toString())).to.deep.equal([0, 1, 2, 3, 4].map((i) => given[i]!.body as string));
+  });
+
+  // Issue 10, defect 2, through a pool: what one connection learned, the next ones start with.
+  it('remembers a server that refuses commands pipelined behind an end of DATA: only its first connection meets the 503', async () => {
+    scripted = await defaultServer({}, { capabilities: ['PIPELINING'], refusePipelinedAfterData: true });
+    const store = defaultServerStore(scripted);
+    const since = store.mark();
+    const p = open(scripted.port, { maxConnections: 1, maxMessagesPerConnection: 2 });
+    const refusals = new Map<number, number>();
+    p.transcript$.subscribe((t) => t.line.startsWith('503 ') && refusals.set(t.connection, (refusals.get(t.connection) ?? 0) + 1));
+    const given = Array.from({ length: 6 }, (_, i) => markedMail(`pool-haraka-${i}`));
+    const call = new CallRecorder('pool sendAll', 'sendAll', given).start(p.sendAll(given));
+    await call.ended;
+    await lastValueFrom(p.close(), { defaultValue: undefined });
+
+    const record = call.finish();
+    expect(await checkAccounting({ calls: [record], store, since })).to.deep.equal([]);
+    expect(record.fates).to.deep.equal(Array(6).fill(['delivered']));
+    expect(scripted.connections).to.equal(3);
+    // Connection 1 pipelined its second mail behind the first's end of data once (MAIL, RCPT, DATA refused).
+    expect([...refusals]).to.deep.equal([[1, 3]]);
   });
 
   it('pulls a lazy input only as connections free up (backpressure)', async () => {
@@ -196,6 +231,27 @@ describe('pool', () => {
     expect(worstLead).to.be.at.most(5);
     expect(pulled).to.be.below(310);
     expect(finished).to.equal(true); // the generator was told to return
+  });
+
+  it('opens one connection for a lazy input of one mail, and more only as it shows more mails', async () => {
+    scripted = await defaultServer();
+    function* count(n: number): Generator<Mail> {
+      for (let i = 0; i < n; i++) yield numbered(i);
+    }
+    async function* later(n: number): AsyncGenerator<Mail> {
+      for (let i = 0; i < n; i++) yield numbered(i);
+    }
+    const lone = await outcomes(open(scripted.port, { maxConnections: 5 }), count(1));
+    await lastValueFrom(pool!.close(), { defaultValue: undefined });
+    const loneAsync = await outcomes(open(scripted.port, { maxConnections: 5 }), later(1));
+    await lastValueFrom(pool!.close(), { defaultValue: undefined });
+    expect([...lone, ...loneAsync].map((o) => o.ok)).to.deep.equal([true, true]);
+    expect(scripted.connections).to.equal(2);
+
+    // A long one fills every connection it may use: each time every lane is busy and it gave one more.
+    const many = await outcomes(open(scripted.port, { maxConnections: 3 }), count(60));
+    expect(many.filter((o) => o.ok)).to.have.length(60);
+    expect(scripted.connections).to.equal(2 + 3);
   });
 
   it('takes an Observable input (buffered as it pushes): every mail once', async () => {
@@ -252,7 +308,7 @@ describe('pool', () => {
     expect(seen.filter((o) => o.ok)).to.have.length(2);
     expect(error).to.be.instanceOf(SmtpError);
     expect((error as SmtpError).code).to.equal('EIO');
-    expect(((error as SmtpError).cause as Error).message).to.equal('disk gone');
+    expect((((error as SmtpError).cause as SmtpError).cause as Error).message).to.equal('disk gone');
   });
 
   it('transcript$ carries the lines of every connection, numbered, AUTH redacted', async () => {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
 import * as sinon from 'sinon';
-import { type SmtpPool, createPool } from '../../lib/pool';
+import { type PoolOutcome, type SmtpPool, createPool } from '../../lib/pool';
+import { SendAllError } from '../../lib/send/send-all-error';
 import { type ScriptedServer, defaultServer } from '../fixtures/scripted-server';
 import { turns } from '../fixtures/observe';
 import { numbered } from '../send/helpers';
@@ -57,5 +58,75 @@ describe('pool timing (virtual time)', () => {
     expect(scripted.lines).to.not.include('QUIT');
     await clock.tickAsync(1);
     await scripted.received('QUIT');
+  });
+
+  // Issue 10, defect 9: a job waiting for its token did not see the abort: a mail went out after
+  // it, and close() waited seconds for the token.
+  describe('aborted while a mail waits for its rate-limit token', () => {
+    /** Bursts of one, a token every 10 s: the second mail waits for its token for 10 s. */
+    const RATE = { messages: 1, perMs: 10_000 };
+    const MAILS = 3;
+
+    /** Starts a sendAll of MAILS and lets real I/O run until the first is delivered (no virtual time passes). */
+    async function firstDelivered(signal: AbortSignal | undefined, poolSignal?: AbortSignal) {
+      scripted = await defaultServer();
+      pool = createPool({ server: { host: '127.0.0.1', port: scripted.port }, tls: 'none', maxConnections: 1, rateLimit: RATE, ...(poolSignal && { signal: poolSignal }) });
+      const outcomes: PoolOutcome[] = [];
+      const call = { ended: false, error: undefined as unknown };
+      pool.sendAll(Array.from({ length: MAILS }, (_, i) => numbered(i)), signal === undefined ? {} : { signal }).subscribe({
+        next: (o) => outcomes.push(o),
+        error: (error: unknown) => Object.assign(call, { ended: true, error }),
+        complete: () => (call.ended = true),
+      });
+      while (outcomes.length === 0) await turns(1);
+      await turns(20);
+      return { outcomes, call };
+    }
+
+    /** MAIL commands the server saw. */
+    const mailsSeen = (): number => scripted!.lines.filter((l) => l.startsWith('MAIL ')).length;
+
+    it("the call's signal: it ends at once (ECANCELED, the rest not sent), nothing is sent later, close() needs no time", async () => {
+      const controller = new AbortController();
+      const { outcomes, call } = await firstDelivered(controller.signal);
+      const before = clock.now;
+      controller.abort();
+      await turns(5);
+
+      expect(call.ended).to.equal(true);
+      expect(call.error).to.be.instanceOf(SendAllError);
+      expect((call.error as SendAllError).code).to.equal('ECANCELED');
+      // Waiting for their tokens, nothing of them written: not sent, never uncertain.
+      expect((call.error as SendAllError).notSent.map((r) => r.index)).to.deep.equal([1, 2]);
+      expect(outcomes.map((o) => o.ok)).to.deep.equal([true]);
+      let closed = false;
+      pool!.close().subscribe({ complete: () => (closed = true) });
+      for (let i = 0; i < 100 && !closed; i++) await turns(1);
+      expect(closed, 'close() completed without virtual time passing').to.equal(true);
+      expect(clock.now).to.equal(before);
+      await clock.tickAsync(RATE.perMs * 3);
+      await turns(20);
+      expect(mailsSeen()).to.equal(1);
+    });
+
+    it("the pool's signal: the call ends, state$ completes without virtual time passing, nothing is sent later", async () => {
+      const controller = new AbortController();
+      const { call } = await firstDelivered(undefined, controller.signal);
+      let completed = false;
+      pool!.state$.subscribe({ complete: () => (completed = true) });
+      const before = clock.now;
+      controller.abort();
+      for (let i = 0; i < 100 && !completed; i++) await turns(1);
+
+      expect(call.ended).to.equal(true);
+      expect((call.error as SendAllError).code).to.equal('ECANCELED');
+      // Waiting for their tokens, nothing of them written: not sent, never uncertain.
+      expect((call.error as SendAllError).notSent.map((r) => r.index)).to.deep.equal([1, 2]);
+      expect(completed, 'state$ completed').to.equal(true);
+      expect(clock.now).to.equal(before);
+      await clock.tickAsync(RATE.perMs * 3);
+      await turns(20);
+      expect(mailsSeen()).to.equal(1);
+    });
   });
 });

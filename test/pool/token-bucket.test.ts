@@ -10,7 +10,7 @@ describe('pool/token-bucket', () => {
   /** Takes `n` tokens one after another, recording the (virtual) time each was granted. */
   function takeAll(bucket: TokenBucket, n: number): number[] {
     const times: number[] = [];
-    for (let i = 0; i < n; i++) void bucket.take().then(() => times.push(Date.now() - 1_000_000));
+    for (let i = 0; i < n; i++) bucket.take$().subscribe(() => times.push(Date.now() - 1_000_000));
     return times;
   }
 
@@ -40,7 +40,7 @@ describe('pool/token-bucket', () => {
 
   it('refills while unused, up to its capacity only', async () => {
     const bucket = new TokenBucket(3, 300);
-    await Promise.all([bucket.take(), bucket.take(), bucket.take()]);
+    takeAll(bucket, 3);
     await clock.tickAsync(10_000);
     const times = takeAll(bucket, 4);
     await clock.tickAsync(0);

@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
-import { lastValueFrom } from 'rxjs';
-import { SendAllError, SmtpError } from '../../lib/errors';
+import { type Subscription, lastValueFrom } from 'rxjs';
+import { SmtpError } from '../../lib/errors';
+import { SendAllError } from '../../lib/send/send-all-error';
 import type { SmtpSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
 import { DEFAULT_CAPABILITIES, type Override, type ScriptedServer, defaultServer, unstuff } from '../fixtures/scripted-server';
@@ -16,6 +17,31 @@ function once(first: string): Override {
     return first;
   };
 }
+/**
+ * A server as strict as Exim, Dovecot and OpenSMTPD after a transaction whose every recipient was
+ * refused: the transaction stays open, so a MAIL without RSET before it is refused (Exim's "503
+ * sender already given"); RSET or an end of data closes it.
+ */
+function strictServer(capabilities: string[]): Promise<ScriptedServer> {
+  let open = false;
+  let accepted = 0;
+  return defaultServer(
+    {
+      MAIL: () => {
+        if (open) return '503 sender already given';
+        open = true;
+        accepted = 0;
+        return '250 OK';
+      },
+      RCPT: (line) => (line.includes('<reject@') ? '550 5.1.1 no such user' : (accepted++, '250 Accepted')),
+      DATA: () => (accepted === 0 ? '503 5.5.1 Valid RCPT command must precede DATA' : '354 Enter message'),
+      RSET: () => ((open = false), '250 Reset OK'),
+      '.': () => ((open = false), '250 OK id=1'),
+    },
+    { capabilities },
+  );
+}
+
 const defaults: Record<string, string> = {
   MAIL: '250 2.1.0 Ok',
   RCPT: '250 2.1.5 Ok',
@@ -115,6 +141,56 @@ describe('send/failures', () => {
     });
   });
 
+  // Issue 10, defect 1: the failure was told before the RSET was written, and a caller who
+  // unsubscribed on hearing it cancelled the RSET; the next MAIL met a transaction still open.
+  describe('after a send() whose every recipient was refused, against a server that refuses MAIL in an open transaction', () => {
+    /** send() to reject@ only; the caller unsubscribes in its error handler, then calls `next`. */
+    function refusedThen(next: () => void): Promise<SmtpError> {
+      return new Promise<SmtpError>((resolve) => {
+        const subscription: Subscription = session!.send(numbered(0, { to: 'reject@example.test' })).subscribe({
+          error: (error: SmtpError) => {
+            subscription.unsubscribe();
+            next();
+            resolve(error);
+          },
+        });
+      });
+    }
+
+    for (const [how, capabilities] of [
+      ['pipelined', ['PIPELINING']],
+      ['in lock-step', []],
+    ] as [string, string[]][]) {
+      it(`${how}: the caller unsubscribing in its error handler, RSET still goes before the next send(), which is delivered`, async () => {
+        server = await strictServer(capabilities);
+        session = await connectTo(server.port);
+        const refused = await refusedThen(() => undefined);
+        expect(refused.code).to.equal('ESERVERPERM');
+        expect(refused.reply?.code).to.equal(550);
+
+        const result = await lastValueFrom(session.send(numbered(1)));
+        expect(result.accepted).to.deep.equal(['rcpt1@example.test']);
+        // Lock-step sends no DATA for a mail without recipients; pipelined, DATA left with MAIL.
+        const first = capabilities.length > 0 ? ['MAIL', 'RCPT', 'DATA'] : ['MAIL', 'RCPT'];
+        expect(server.lines.slice(1).map((l) => l.split(' ')[0])).to.deep.equal([...first, 'RSET', 'MAIL', 'RCPT', 'DATA']);
+        expect(received()).to.deep.equal([numbered(1).body]);
+      });
+    }
+
+    it('a send() made inside that error handler goes after the RSET and is delivered', async () => {
+      server = await strictServer(['PIPELINING']);
+      session = await connectTo(server.port);
+      let next: Promise<unknown> | undefined;
+      await refusedThen(() => (next = lastValueFrom(session!.send(numbered(1)))));
+
+      expect(await next).to.deep.include({ accepted: ['rcpt1@example.test'] });
+      const reset = server.lines.indexOf('RSET');
+      expect(reset).to.be.greaterThan(0);
+      expect(server.lines.slice(reset + 1)[0]).to.match(/^MAIL FROM:/);
+      expect(received()).to.deep.equal([numbered(1).body]);
+    });
+  });
+
   describe('partial acceptance', () => {
     it('sends to the accepted recipients and lists both', async () => {
       server = await defaultServer({ RCPT: (line) => (line.includes('bad@') ? '550 5.1.1 No such user' : '250 2.1.5 Ok') });
@@ -134,6 +210,7 @@ describe('send/failures', () => {
       expect(error).to.be.instanceOf(SendAllError);
       expect(error.code).to.equal('ESERVERTEMP');
       expect(error.reply?.code).to.equal(421);
+      expect(error.command).to.equal('RCPT TO');
       expect((error as SendAllError).notSent).to.have.length(2);
       expect(session.state.status).to.equal('closed');
     });
@@ -153,7 +230,7 @@ describe('send/failures', () => {
       const { outcomes, error } = await outcomesUntilError(session.sendAll([numbered(0), numbered(1)]));
       expect(outcomes.map(codeOf)).to.deep.equal(['ESERVERPERM']);
       expect(error.code).to.equal('ESERVERSYNC');
-      expect(error.notSent.map((m) => m.body)).to.deep.equal([numbered(1).body]);
+      expect(error.notSent.map((r) => r.mail.body)).to.deep.equal([numbered(1).body]);
     });
   });
 });

@@ -1,5 +1,5 @@
 import { type Observable, lastValueFrom, toArray } from 'rxjs';
-import { SendAllError } from '../../lib/errors';
+import { SendAllError } from '../../lib/send/send-all-error';
 import type { Mail, SendOutcome } from '../../lib/mail/mail';
 import type { SessionOptions } from '../../lib/options';
 import { type SmtpSession, createSession } from '../../lib/session';

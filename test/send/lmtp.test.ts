@@ -129,7 +129,7 @@ describe('send/lmtp', () => {
       const m = mail(['b@example.test', 'c@example.test']);
       const error = await errorOf(session.send(m));
       expect(error.code).to.equal('ESHUTDOWN');
-      expect(error).to.have.property('uncertain').that.deep.equals([m]);
+      expect(error).to.have.property('uncertain').that.deep.equals([{ index: 0, mail: m }]);
     });
   });
 });

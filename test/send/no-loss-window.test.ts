@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { lastValueFrom, toArray } from 'rxjs';
 import { SmtpError } from '../../lib/errors';
 import type { Mail } from '../../lib/mail/mail';
-import { MAX_MAILS_IN_FLIGHT } from '../../lib/send/window';
+import { DEFAULT_WINDOW_MAILS } from '../../lib/send/window';
 import type { SmtpSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
 import { type ScriptedServer, type Step, hello, scriptedServer } from '../fixtures/scripted-server';
@@ -62,15 +62,15 @@ describe('send/no-loss with a window of BDAT mails in flight (CHUNKING + PIPELIN
     expect(error).to.be.instanceOf(SmtpError);
     expect(session.state.status).to.equal('closed');
     expect(server.failures).to.deep.equal([]);
-    const delivered = error.delivered.map((r) => index(r.mail));
+    const delivered = [...error.delivered];
     const failed = outcomes.flatMap((o) => (o.ok ? [] : [index(o.mail)]));
-    const uncertain = error.uncertain.map(index);
-    const notSent = error.notSent.map(index);
+    const uncertain = error.uncertain.map((r) => r.index);
+    const notSent = error.notSent.map((r) => r.index);
     expect([...delivered, ...failed, ...uncertain, ...notSent].sort((a, b) => a - b)).to.deep.equal(batch.map((_, i) => i));
     // Outcomes came in order, and the delivered ones are those the server stored and acknowledged.
-    expect(outcomes.map((o) => index(o.ok ? o.result.mail : o.mail))).to.deep.equal([...delivered, ...failed].sort((a, b) => a - b));
-    expect(error.delivered.map((r) => r.queueId)).to.deep.equal(delivered.map((i) => `M${i}`));
-    return { error, delivered, failed, uncertain, notSent, received: server.data.map(String) };
+    expect(outcomes.map((o) => index(o.mail))).to.deep.equal([...delivered, ...failed].sort((a, b) => a - b));
+    expect(outcomes.flatMap((o) => (o.ok ? [o.result.queueId] : []))).to.deep.equal(delivered.map((i) => `M${i}`));
+    return { outcomes, error, delivered, failed, uncertain, notSent, received: server.data.map(String) };
   }
 
   for (const point of Object.keys(POINTS) as Point[]) {
@@ -117,6 +117,27 @@ describe('send/no-loss with a window of BDAT mails in flight (CHUNKING + PIPELIN
     expect(uncertain).to.deep.equal([2]);
   });
 
+  // Issue 10, defect 14: a 421 to an RCPT of a mail written whole was described as a reply "to end of data".
+  it('a 421 to an RCPT in the window: that mail failed, its error a refusal of RCPT TO; those behind it uncertain', async () => {
+    const script = [
+      ...whole(0),
+      { expect: 'RSET', send: '250 2.0.0 Ok\r\n' },
+      { expect: MAIL, send: '250 2.1.0 Ok\r\n' },
+      { expect: RCPT, send: '421 4.3.2 Shutting down\r\n' },
+      { close: true as const },
+    ];
+    const { outcomes, error, delivered, failed, uncertain } = await run(script, 3);
+    expect(delivered).to.deep.equal([0]);
+    expect(failed).to.deep.equal([1]);
+    expect(uncertain).to.deep.equal([2]);
+    const refusal = outcomes.find((o) => !o.ok);
+    for (const described of [refusal?.ok === false ? refusal.error : undefined, error]) {
+      expect(described?.code).to.equal('ESERVERTEMP');
+      expect(described?.command).to.equal('RCPT TO');
+      expect(described?.message).to.contain('to RCPT TO: 421 4.3.2 Shutting down').and.not.contain('end of data');
+    }
+  });
+
   it('an RSET refused between mails: ESERVERSYNC, the mail behind it uncertain', async () => {
     const script = [...whole(0), { expect: 'RSET', send: '500 5.5.1 what\r\n' }, { close: true as const }];
     const { error, delivered, uncertain } = await run(script, 3);
@@ -125,7 +146,7 @@ describe('send/no-loss with a window of BDAT mails in flight (CHUNKING + PIPELIN
     expect(uncertain).to.deep.equal([1, 2]);
   });
 
-  it(`more mails than the window (${MAILS * 3} > ${MAX_MAILS_IN_FLIGHT}), closed after mail 9's content: each mail once, at most a window uncertain`, async () => {
+  it(`more mails than the window (${MAILS * 3} > ${DEFAULT_WINDOW_MAILS}), closed after mail 9's content: each mail once, at most a window uncertain`, async () => {
     const k = 9;
     const script = [...Array.from({ length: k }, (_, i) => whole(i)).flat(), ...POINTS['after its BDAT LAST and content, unanswered'].steps(k), { close: true as const }];
     const { delivered, failed, uncertain, notSent, received } = await run(script, MAILS * 3);
@@ -134,7 +155,7 @@ describe('send/no-loss with a window of BDAT mails in flight (CHUNKING + PIPELIN
     // Those written whole before the close was seen: from mail 9 on, contiguous, never more than the window.
     expect(uncertain[0]).to.equal(k);
     expect(uncertain).to.deep.equal(Array.from({ length: uncertain.length }, (_, i) => k + i));
-    expect(uncertain.length).to.be.at.most(MAX_MAILS_IN_FLIGHT);
+    expect(uncertain.length).to.be.at.most(DEFAULT_WINDOW_MAILS);
     expect(notSent).to.deep.equal(Array.from({ length: MAILS * 3 - k - uncertain.length }, (_, i) => k + uncertain.length + i));
     expect(received).to.deep.equal(Array.from({ length: k + 1 }, (_, i) => mails[i]!.body));
   });

@@ -1,10 +1,15 @@
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import { lastValueFrom } from 'rxjs';
-import { SendAllError } from '../../lib/errors';
+import type { SessionOptions } from '../../lib/options';
+import { SendAllError } from '../../lib/send/send-all-error';
 import type { SmtpSession } from '../../lib/session';
+import { checkAccounting } from '../fixtures/accounting';
+import { CallRecorder } from '../fixtures/call-recorder';
 import { checkLeaks } from '../fixtures/handles';
-import { type ScriptedServer, type Step, hello, scriptedServer } from '../fixtures/scripted-server';
+import { defaultServerStore } from '../fixtures/mail-store';
+import { markedMail } from '../fixtures/marked-mail';
+import { type ScriptedServer, type Step, defaultServer, hello, scriptedServer } from '../fixtures/scripted-server';
 import { connectTo, errorOf, outcomesOf } from './helpers';
 
 const FROM = 'MAIL FROM:<a@example.test>';
@@ -97,15 +102,12 @@ describe('send/pipelining', () => {
       expect(server.failures).to.deep.equal([]);
     });
 
-    it('a lone BDAT mail still waits for the envelope replies before its content', async () => {
+    it('a lone BDAT mail is written whole too: one turn, no wait for the envelope replies', async () => {
       server = await scriptedServer([...hello(['PIPELINING', 'CHUNKING']), ...bdatTransaction('b@example.test', 'one')]);
       session = await connectTo(server.port);
       const outcomes = await outcomesOf(session.sendAll([mail('b@example.test', 'one')]));
       expect(outcomes.map((o) => o.ok)).to.deep.equal([true]);
-      expect(server.reads.slice(1)).to.deep.equal([
-        [FROM, 'RCPT TO:<b@example.test>'],
-        ['BDAT 5 LAST', 'one'],
-      ]);
+      expect(server.reads.slice(1)).to.deep.equal([[FROM, 'RCPT TO:<b@example.test>', 'BDAT 5 LAST', 'one']]);
       expect(server.failures).to.deep.equal([]);
     });
 
@@ -202,6 +204,49 @@ describe('send/pipelining', () => {
       expect(error.code).to.equal('ESERVERSYNC');
       expect((error as SendAllError).notSent).to.have.length(1);
       expect(server.lines).not.to.include('.');
+    });
+  });
+
+  // Issue 10, defect 2: Haraka 3.3.4 answers 503 to what was pipelined behind an end of DATA; every
+  // second mail failed, and the pool called it permanent though the server never considered it.
+  describe('a server that refuses commands pipelined behind an end of DATA, as Haraka 3.3.4 does', () => {
+    const MAILS = 6;
+
+    /** A sendAll of MAILS marked mails against such a server: the accounting, the 503s the session read, its pipelining after. */
+    async function sendAllTo(name: string, options: SessionOptions = {}) {
+      server = await defaultServer({}, { capabilities: ['PIPELINING'], refusePipelinedAfterData: true });
+      const store = defaultServerStore(server);
+      const since = store.mark();
+      session = await connectTo(server.port, options);
+      let refusals = 0;
+      session.replies$.subscribe((reply) => (refusals += reply.code === 503 ? 1 : 0));
+      const mails = Array.from({ length: MAILS }, (_, i) => markedMail(`${name}-${i}`));
+      const call = new CallRecorder(`sendAll ${name}`, 'sendAll', mails).start(session.sendAll(mails));
+      await call.ended;
+      const pipelining = session.state.pipelining;
+      session.dispose();
+      const record = call.finish();
+      return { record, refusals, pipelining, violations: await checkAccounting({ calls: [record], store, since }) };
+    }
+
+    it('the mail refused behind an end of data is sent again once that end of data is answered: every mail delivered once', async () => {
+      const { record, refusals, pipelining, violations } = await sendAllTo('haraka-across');
+      expect(violations).to.deep.equal([]);
+      expect(record.fates).to.deep.equal(Array(MAILS).fill(['delivered']));
+      // One refusal only (the second mail's MAIL, RCPT and DATA): from then on the connection waits.
+      expect(refusals).to.equal(3);
+      expect(pipelining).to.equal('within-mail');
+      expect(server!.messages).to.have.length(MAILS);
+    });
+
+    it("pipelining: 'within-mail' chosen up front: no 503 at all, and MAIL, RCPT and DATA still leave in one write", async () => {
+      const { record, refusals, pipelining, violations } = await sendAllTo('haraka-within', { pipelining: 'within-mail' });
+      expect(violations).to.deep.equal([]);
+      expect(record.fates).to.deep.equal(Array(MAILS).fill(['delivered']));
+      expect(refusals).to.equal(0);
+      expect(pipelining).to.equal('within-mail');
+      const envelopes = server!.reads.filter((read) => read[0]!.startsWith('MAIL'));
+      expect(envelopes.map((read) => read.map((line) => line.split(/[ :]/)[0]))).to.deep.equal(Array(MAILS).fill(['MAIL', 'RCPT', 'DATA']));
     });
   });
 });

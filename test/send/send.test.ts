@@ -1,10 +1,14 @@
 import { expect } from 'chai';
 import * as sinon from 'sinon';
-import { lastValueFrom } from 'rxjs';
+import { lastValueFrom, tap } from 'rxjs';
 import { SmtpError } from '../../lib/errors';
 import type { Mail } from '../../lib/mail/mail';
 import { type SmtpSession, createSession } from '../../lib/session';
+import { checkAccounting } from '../fixtures/accounting';
+import { CallRecorder } from '../fixtures/call-recorder';
 import { checkLeaks } from '../fixtures/handles';
+import { defaultServerStore } from '../fixtures/mail-store';
+import { markedMail } from '../fixtures/marked-mail';
 import { type ScriptedServer, defaultServer, unstuff } from '../fixtures/scripted-server';
 import { connectTo, errorOf, numbered } from './helpers';
 
@@ -38,11 +42,13 @@ describe('send/send', () => {
       expect(result).not.to.have.property('queueId');
     });
 
-    it('is the same mail object that was sent', async () => {
+    it('the outcome carries the mail object that was sent, and its position', async () => {
       server = await defaultServer();
       session = await connectTo(server.port);
       const mail = numbered(0);
-      expect((await lastValueFrom(session.send(mail))).mail).to.equal(mail);
+      const outcome = await lastValueFrom(session.sendAll([mail]));
+      expect(outcome.mail).to.equal(mail);
+      expect(outcome.index).to.equal(0);
     });
   });
 
@@ -60,22 +66,43 @@ describe('send/send', () => {
       expect((await errorOf(session.send(numbered(0)))).code).to.equal('EPERM');
     });
 
-    it('is EINPROGRESS for a second send while the first runs, which still succeeds', async () => {
-      server = await defaultServer();
+    it('queues a second send made while the first runs, pipelined behind it: both succeed, in order', async () => {
+      server = await defaultServer({}, { capabilities: ['PIPELINING'] });
       session = await connectTo(server.port);
       const first = lastValueFrom(session.send(numbered(0)));
-      const error = await errorOf(session.send(numbered(1)));
-      expect(error.code).to.equal('EINPROGRESS');
+      const second = lastValueFrom(session.send(numbered(1)));
       expect((await first).accepted).to.deep.equal(['rcpt0@example.test']);
-      expect(server.data.map((d) => unstuff(d).toString())).to.deep.equal([numbered(0).body]);
+      expect((await second).accepted).to.deep.equal(['rcpt1@example.test']);
+      expect(server.data.map((d) => unstuff(d).toString())).to.deep.equal([numbered(0).body, numbered(1).body]);
     });
 
-    it('is EINPROGRESS for reset() while a send runs', async () => {
+    it('runs reset() after a send made before it, not during it', async () => {
       server = await defaultServer();
       session = await connectTo(server.port);
       const first = lastValueFrom(session.send(numbered(0)));
-      expect((await errorOf(session.reset())).code).to.equal('EINPROGRESS');
+      const reset = lastValueFrom(session.reset());
       await first;
+      expect((await reset).code).to.equal(250);
+      expect(server.lines.slice(-2)).to.deep.equal(['DATA', 'RSET']);
+    });
+
+    it('quit() waits for the sends made before it', async () => {
+      server = await defaultServer();
+      session = await connectTo(server.port);
+      const sent = lastValueFrom(session.send(numbered(0)));
+      const quit = lastValueFrom(session.quit(), { defaultValue: undefined });
+      expect((await sent).accepted).to.deep.equal(['rcpt0@example.test']);
+      await quit;
+      expect(server.lines.slice(-2)).to.deep.equal(['DATA', 'QUIT']);
+      expect(session.state.status).to.equal('closed');
+    });
+
+    it('refuses a send made after quit() with EPERM, as a notification', async () => {
+      server = await defaultServer();
+      session = await connectTo(server.port);
+      const quit = lastValueFrom(session.quit(), { defaultValue: undefined });
+      expect((await errorOf(session.send(numbered(0)))).code).to.equal('EPERM');
+      await quit;
     });
 
     it('goes to sending during the transaction and back to connected', async () => {
@@ -112,6 +139,34 @@ describe('send/send', () => {
         expect(server.lines.slice(1)).to.deep.equal(['NOOP']);
       });
     }
+  });
+
+  // Issue 10, defect 6: a non-mail was dropped from sendAll's outcomes, and send(undefined) completed with nothing.
+  describe('something that is not a mail', () => {
+    it('in sendAll: an EINVAL outcome at its own position, and the mails around it are delivered', async () => {
+      server = await defaultServer();
+      const store = defaultServerStore(server);
+      const since = store.mark();
+      session = await connectTo(server.port);
+      const given = [markedMail('odd-0'), undefined, null, 42, 'a@example.test', markedMail('odd-5')];
+      const codes: string[] = [];
+      const call$ = session.sendAll(given as Mail[]).pipe(tap((o) => (codes[o.index] = o.ok ? 'ok' : o.error.code)));
+      const call = new CallRecorder('sendAll with non-mails', 'sendAll', given).start(call$);
+      await call.ended;
+      session.dispose();
+
+      expect(codes).to.deep.equal(['ok', 'EINVAL', 'EINVAL', 'EINVAL', 'EINVAL', 'ok']);
+      expect(await checkAccounting({ calls: [call.finish()], store, since })).to.deep.equal([]);
+    });
+
+    it('send(undefined): EINVAL, nothing written, and the session goes on', async () => {
+      server = await defaultServer();
+      session = await connectTo(server.port);
+      const error = await errorOf(session.send(undefined as unknown as Mail));
+      expect(error.code).to.equal('EINVAL');
+      await lastValueFrom(session.noop());
+      expect(server.lines.slice(1)).to.deep.equal(['NOOP']);
+    });
   });
 
   describe('SMTPUTF8', () => {

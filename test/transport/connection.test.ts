@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { expect } from 'chai';
-import { firstValueFrom, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, tap, toArray } from 'rxjs';
 import * as sinon from 'sinon';
 import { SmtpError } from '../../lib/errors';
 import type { SmtpReply } from '../../lib/reply/reply';
@@ -15,6 +15,12 @@ import { type ScriptedServer, type Step, scriptedServer } from '../fixtures/scri
 const TIMEOUT_MS = 5_000;
 const WATCHED_EVENTS = ['data', 'end', 'close', 'error', 'connect', 'drain'] as const;
 const codes = (replies: SmtpReply[]): number[] => replies.map((r) => r.code);
+
+/** The error a connection ended with, once it has ended. */
+async function failureOf(c: Connection): Promise<SmtpError> {
+  await lastValueFrom(c.ended$, { defaultValue: undefined });
+  return c.closedError();
+}
 
 describe('transport/connection', () => {
   let server: ScriptedServer | undefined;
@@ -52,11 +58,11 @@ describe('transport/connection', () => {
         { stall: true },
       ]);
       const all = firstValueFrom(c.replies$.pipe(toArray()));
-      const replies = c.write([{ line: 'MAIL FROM:<a@b.test>' }, { line: 'RCPT TO:<c@d.test>' }, { line: 'DATA' }]);
-      expect(await Promise.all(replies.map(drain))).to.deep.equal([
-        [{ code: 250, lines: ['a'] }],
-        [{ code: 251, lines: ['b'] }],
-        [{ code: 354, lines: ['c'] }],
+      const replies = c.send([{ line: 'MAIL FROM:<a@b.test>' }, { line: 'RCPT TO:<c@d.test>' }, { line: 'DATA' }]);
+      expect(await drain(replies)).to.deep.equal([
+        { code: 250, lines: ['a'] },
+        { code: 251, lines: ['b'] },
+        { code: 354, lines: ['c'] },
       ]);
       c.destroy();
       expect(codes(await all)).to.deep.equal([250, 251, 354]);
@@ -86,7 +92,7 @@ describe('transport/connection', () => {
     it('takes a reply beyond the commands written when its chunk arrived as a reply to nothing: ESERVERSYNC', async () => {
       const c = await connectedTo([{ expect: 'NOOP', send: '250 ok\r\n250 extra\r\n' }, { stall: true }]);
       expect(await drain(c.request({ line: 'NOOP' }))).to.deep.equal([{ code: 250, lines: ['ok'] }]);
-      const error = await firstValueFrom(c.failure$);
+      const error = await failureOf(c);
       expect(error).to.be.instanceOf(SmtpError);
       expect(error.code).to.equal('ESERVERSYNC');
       expect(error.message).to.equal('reply to no command: 250 extra');
@@ -95,7 +101,7 @@ describe('transport/connection', () => {
 
     it('takes an unasked 421 as the server closing: ESERVERTEMP with the reply', async () => {
       const c = await connectedTo([{ send: '421 4.3.2 going down\r\n' }, { stall: true }]);
-      const error = await firstValueFrom(c.failure$);
+      const error = await failureOf(c);
       expect(error.code).to.equal('ESERVERTEMP');
       expect(error.reply?.code).to.equal(421);
     });
@@ -147,12 +153,13 @@ describe('transport/connection', () => {
     it('gives each pipelined command the full timeout from when it became the oldest', async () => {
       const answer = gate();
       const c = await connectedWithFakeTime([{ expect: 'NOOP' }, { expect: 'RSET' }, answer.step, { send: '250 noop\r\n' }, { stall: true }]);
-      const [noop, rset] = c.write([{ line: 'NOOP' }, { line: 'RSET' }]);
-      const rsetOutcome = tracked(errorOf(rset!));
+      const replies: SmtpReply[] = [];
+      const rsetOutcome = tracked(errorOf(c.send([{ line: 'NOOP' }, { line: 'RSET' }]).pipe(tap((reply) => replies.push(reply)))));
       await server!.received('RSET');
       await clock!.tickAsync(TIMEOUT_MS - 1);
       answer.open();
-      expect(await drain(noop!)).to.deep.equal([{ code: 250, lines: ['noop'] }]);
+      await once(c.currentSocket, 'data');
+      expect(replies).to.deep.equal([{ code: 250, lines: ['noop'] }]);
       await clock!.tickAsync(TIMEOUT_MS - 1);
       expect(rsetOutcome.settled).to.equal(false);
       await clock!.tickAsync(1);
@@ -174,37 +181,34 @@ describe('transport/connection', () => {
   describe('the end of the connection', () => {
     it('fails every waiting command with one ESHUTDOWN naming the oldest when the server closes', async () => {
       const c = await connectedTo([{ expect: 'NOOP' }, { expect: 'RSET' }, { close: true }]);
-      const [noop, rset] = c.write([{ line: 'NOOP' }, { line: 'RSET' }]);
-      const [first, second] = await Promise.all([errorOf(noop!), errorOf(rset!)]);
+      const [first, second] = await Promise.all([errorOf(c.send([{ line: 'NOOP' }, { line: 'RSET' }])), errorOf(c.request({ line: 'QUIT' }))]);
       expect(first.code).to.equal('ESHUTDOWN');
       expect(first.command).to.equal('NOOP');
       expect(first.message).to.equal('the server closed the connection while waiting for the reply to NOOP');
       expect(second).to.equal(first);
-      expect(await firstValueFrom(c.failure$)).to.equal(first);
+      expect(await failureOf(c)).to.equal(first);
     });
 
     it('fails every later request with the error it died of, writing nothing', async () => {
       const c = await connectedTo([{ send: 'garbage\r\n' }, { stall: true }]);
-      const fatal = await firstValueFrom(c.failure$);
+      const fatal = await failureOf(c);
       expect(fatal.code).to.equal('ESERVERSYNC');
       expect(await errorOf(c.request({ line: 'NOOP' }))).to.equal(fatal);
-      const batch = c.writeBatch([{ line: 'RSET' }, { raw: Buffer.from('x') }, { reply: '.' }]);
-      expect(batch).to.have.length(2);
-      for (const reply of batch) expect(await errorOf(reply)).to.equal(fatal);
+      expect(await errorOf(c.send([{ line: 'RSET' }, { raw: Buffer.from('x') }, { reply: '.' }]))).to.equal(fatal);
       expect(c.writeRaw(Buffer.from('x'))).to.equal(false);
       expect(server!.lines).to.deep.equal([]);
     });
 
-    it('destroy(): waiters get ESHUTDOWN, failure$ completes empty, replies$ and transcript$ complete', async () => {
+    it('destroy(): waiters get ESHUTDOWN, ended$ emits, replies$ and transcript$ complete', async () => {
       const c = await connectedTo([{ stall: true }]);
-      const failures = firstValueFrom(c.failure$.pipe(toArray()));
+      const ended = firstValueFrom(c.ended$.pipe(toArray()));
       const replies = firstValueFrom(c.replies$.pipe(toArray()));
       const transcript = firstValueFrom(c.transcript$.pipe(toArray()));
       const waiting = errorOf(c.request({ line: 'NOOP' }));
       c.destroy();
       c.destroy(); // idempotent
       expect((await waiting).code).to.equal('ESHUTDOWN');
-      expect(await failures).to.deep.equal([]);
+      expect(await ended).to.have.length(1);
       expect(await replies).to.deep.equal([]);
       expect((await transcript).map((t) => t.line)).to.deep.equal(['NOOP']);
       expect(c.isClosed).to.equal(true);
@@ -246,12 +250,15 @@ describe('transport/connection', () => {
       const stream = c.currentSocket as unknown as { _write: unknown; _writev: unknown };
       const single = sinon.spy(stream, '_write');
       const vector = sinon.spy(stream, '_writev');
-      const replies = c.write([{ line: 'MAIL FROM:<a@b.test>' }, { line: 'RCPT TO:<c@d.test>' }, { line: 'DATA' }]);
+      const replies = drain(c.send([{ line: 'MAIL FROM:<a@b.test>' }, { line: 'RCPT TO:<c@d.test>' }, { line: 'DATA' }]));
+      // Corked until the next tick, when it leaves in one write.
+      expect(vector.callCount).to.equal(0);
+      await new Promise<void>((resolve) => process.nextTick(resolve));
       expect(single.callCount).to.equal(0);
       expect(vector.callCount).to.equal(1);
       const chunks = vector.firstCall.args[0] as { chunk: Buffer | string }[];
       expect(chunks.map(({ chunk }) => String(chunk))).to.deep.equal(['MAIL FROM:<a@b.test>\r\n', 'RCPT TO:<c@d.test>\r\n', 'DATA\r\n']);
-      await Promise.all(replies.map(drain));
+      await replies;
       expect(server!.reads).to.deep.equal([['MAIL FROM:<a@b.test>', 'RCPT TO:<c@d.test>', 'DATA']]);
     });
 
@@ -264,7 +271,7 @@ describe('transport/connection', () => {
         { stall: true },
       ]);
       const transcript = firstValueFrom(c.transcript$.pipe(toArray()));
-      const replies = c.writeBatch([
+      const replies = c.send([
         { line: 'BDAT 5 LAST' },
         { raw: Buffer.from('hello') },
         { raw: Buffer.alloc(0) },
@@ -272,8 +279,7 @@ describe('transport/connection', () => {
         { reply: '.' },
         { line: 'NOOP' },
       ]);
-      expect(replies).to.have.length(3);
-      expect((await Promise.all(replies.map(drain))).map((r) => codes(r))).to.deep.equal([[250], [250], [250]]);
+      expect(codes(await drain(replies))).to.deep.equal([250, 250, 250]);
       expect(server!.data.map(String)).to.deep.equal(['hello']);
       expect(server!.reads).to.deep.equal([['BDAT 5 LAST', '.', 'NOOP']]);
       c.destroy();
@@ -286,41 +292,27 @@ describe('transport/connection', () => {
       ]);
     });
 
-    it('hold() keeps writes back until release(): writes made turns apart leave in one read', async () => {
+    it('writes made in one turn of the event loop leave in one read, even from separate calls', async () => {
       const c = await connectedTo([
         { expect: 'RSET', send: '250 a\r\n' },
         { expect: 'NOOP', send: '250 b\r\n' },
         { stall: true },
       ]);
-      c.hold();
-      c.hold(); // idempotent: one release is enough
-      const first = c.request({ line: 'RSET' });
-      const answered = drain(first);
-      await turns(5);
-      expect(server!.lines).to.deep.equal([]);
+      const first = drain(c.request({ line: 'RSET' }));
       const second = drain(c.request({ line: 'NOOP' }));
-      c.release();
-      c.release(); // idempotent
-      await Promise.all([answered, second]);
+      await Promise.all([first, second]);
       expect(server!.reads).to.deep.equal([['RSET', 'NOOP']]);
     });
 
-    it('without hold(), a write leaves at once', async () => {
-      const c = await connectedTo([{ expect: 'RSET', send: '250 a\r\n' }, { stall: true }]);
-      c.request({ line: 'RSET' }).subscribe();
-      await server!.received('RSET');
-      expect(server!.lines).to.deep.equal(['RSET']);
-    });
-
-    it('hold() after the end does nothing, and release() then does not throw', async () => {
-      const c = await connectedTo([{ stall: true }]);
-      c.destroy();
-      c.hold();
-      expect(() => c.release()).to.not.throw();
+    it('a write made after the reply to the one before leaves on its own', async () => {
+      const c = await connectedTo([{ expect: 'RSET', send: '250 a\r\n' }, { expect: 'NOOP', send: '250 b\r\n' }, { stall: true }]);
+      await drain(c.request({ line: 'RSET' }));
+      await drain(c.request({ line: 'NOOP' }));
+      expect(server!.reads).to.deep.equal([['RSET'], ['NOOP']]);
     });
   });
 
-  describe('writable()', () => {
+  describe('drained()', () => {
     let sink: net.Server | undefined;
     let peer: net.Socket | undefined;
     afterEach(async () => {
@@ -349,15 +341,17 @@ describe('transport/connection', () => {
       return conn;
     }
 
-    it('resolves at once when the socket is not congested', async () => {
+    it('completes at once when the socket is not congested', async () => {
       const c = await connectedTo([{ stall: true }]);
       expect(c.congested).to.equal(false);
-      await c.writable();
+      let done = false;
+      c.drained().subscribe({ complete: () => (done = true) });
+      expect(done).to.equal(true);
     });
 
-    it('resolves on drain once the server reads again', async () => {
+    it('completes on drain once the server reads again', async () => {
       const c = await congested();
-      const ready = tracked(c.writable());
+      const ready = tracked(drain(c.drained()));
       await turns(3);
       expect(ready.settled).to.equal(false);
       peer!.resume();
@@ -367,15 +361,12 @@ describe('transport/connection', () => {
 
     it('fails the connection with ETIMEDOUT when the server reads nothing for the timeout', async () => {
       const c = await congested();
-      const ready = tracked(c.writable());
-      const failure = firstValueFrom(c.failure$);
+      const ready = tracked(errorOf(c.drained()));
+      const failure = failureOf(c);
       await clock!.tickAsync(TIMEOUT_MS - 1);
       expect(ready.settled).to.equal(false);
       await clock!.tickAsync(1);
-      const error = await ready.promise.then(
-        () => expect.fail('writable() resolved'),
-        (err: unknown) => err as SmtpError,
-      );
+      const error = await ready.promise;
       expect(error).to.be.instanceOf(SmtpError);
       expect(error.code).to.equal('ETIMEDOUT');
       expect(error.message).to.equal(`the server read nothing for ${TIMEOUT_MS} ms`);
@@ -384,14 +375,18 @@ describe('transport/connection', () => {
       expect(clock!.countTimers()).to.equal(0);
     });
 
-    it('rejects with the error the connection died of', async () => {
+    it('errors with the error the connection died of', async () => {
       const c = await connectedTo([{ send: 'garbage\r\n' }, { stall: true }]);
-      const fatal = await firstValueFrom(c.failure$);
-      const error = await c.writable().then(
-        () => expect.fail('writable() resolved'),
-        (err: unknown) => err,
-      );
-      expect(error).to.equal(fatal);
+      const fatal = await failureOf(c);
+      expect(await errorOf(c.drained())).to.equal(fatal);
+    });
+
+    it('ends with the connection while waiting: destroy() while congested leaves nothing waiting', async () => {
+      const c = await congested();
+      const ready = tracked(errorOf(c.drained()));
+      c.destroy();
+      expect((await ready.promise).code).to.equal('ESHUTDOWN');
+      expect(clock!.countTimers()).to.equal(0);
     });
   });
 });

@@ -69,7 +69,7 @@ describe('transport/socket', () => {
       const error = await errorOf(c.ready$);
       expect(error.code).to.equal('ECONNREFUSED');
       expect((error.cause as NodeJS.ErrnoException).code).to.equal('ECONNREFUSED');
-      expect(await drain(c.failure$)).to.deep.equal([error]);
+      expect(c.closedError()).to.equal(error);
       expect(c.isClosed).to.equal(true);
     });
 

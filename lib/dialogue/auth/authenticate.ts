@@ -9,7 +9,15 @@ import type { Transition } from '../transition';
 import type { Credentials, SaslClient, SaslMechanism } from './mechanism';
 import { DEFAULT_PREFERENCE, chooseMechanism } from './mechanisms';
 
-/** 334 challenges answered in one AUTH exchange; the longest real one (SCRAM) needs two. */
+/**
+ * 334 challenges answered in one AUTH exchange; the longest real one (SCRAM) needs two. More is
+ * `ESERVERSYNC`, and the connection is closed.
+ *
+ * @example
+ * ```ts
+ * import { MAX_AUTH_ROUNDS } from 'rx-smtp'; // 8
+ * ```
+ */
 export const MAX_AUTH_ROUNDS = 8;
 
 // RFC 4648 base64, as RFC 4954 4 requires for challenges; anything else is cancelled with "*".

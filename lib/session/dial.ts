@@ -1,0 +1,132 @@
+import * as tls from 'node:tls';
+import { EMPTY, type Observable, concat, defer, ignoreElements, of } from 'rxjs';
+import type { ServerTarget } from '../address';
+import { defaultClientName } from '../client-name';
+import { authenticate } from '../dialogue/auth/authenticate';
+import type { Credentials } from '../dialogue/auth/mechanism';
+import type { DialogueContext } from '../dialogue/context';
+import { ehlo } from '../dialogue/ehlo';
+import { greeting } from '../dialogue/greeting';
+import { starttls } from '../dialogue/starttls';
+import type { TlsInfo, Transition } from '../dialogue/transition';
+import { SmtpError } from '../errors';
+import type { ResolvedOptions, TlsMode } from '../options';
+import { Connection, type ConnectionOptions } from '../transport/connection';
+import { peerSubject, secureDefaults } from '../transport/socket';
+import { TlsSessionCache } from '../transport/tls-sessions';
+
+/**
+ * Opens the socket to the target (TLS from the first byte for implicit TLS) and the connection on it.
+ *
+ * @example
+ * ```ts
+ * const conn = openConnection(target, options, sinks);
+ * ```
+ */
+export function openConnection(target: ServerTarget, options: ResolvedOptions, sinks: ConnectionOptions['sinks']): Connection {
+  const implicit = tlsMode(options, target) === 'implicit';
+  const { socket, readyEvent } = options.transport.open(target, implicit ? tlsOptionsFor(options, target) : undefined);
+  return new Connection(socket, readyEvent, {
+    timeout: options.timeout,
+    limits: options.limits,
+    scheduler: options.scheduler,
+    transport: options.transport,
+    onTlsSession: (session) => options.tlsSessions.set(TlsSessionCache.keyOf(target.host, target.port, baseTlsOptions(options, target)), session),
+    ...(sinks && { sinks }),
+  });
+}
+
+/**
+ * The connect dialogue as one Observable of transitions: `connecting`, the TCP (or TLS) connect,
+ * the greeting, EHLO (or HELO), STARTTLS and EHLO again when upgrading, AUTH when credentials were
+ * given. Each phase is its own composition (lib/dialogue/); this is their `concat`. `onContext`
+ * receives what the phases share once the greeting is in (the session reads its capabilities).
+ *
+ * @example
+ * ```ts
+ * dialogue$(conn, target, options, credentials, (ctx) => (session.ctx = ctx)).subscribe((t) => console.log(t.status));
+ * ```
+ */
+export function dialogue$(
+  conn: Connection,
+  target: ServerTarget,
+  options: ResolvedOptions,
+  credentials: Credentials | undefined,
+  onContext: (ctx: DialogueContext) => void,
+): Observable<Transition> {
+  return concat(
+    of<Transition>({ status: 'connecting' }),
+    conn.ready$.pipe(ignoreElements()),
+    greeting(conn),
+    defer(() => {
+      const ctx: DialogueContext = {
+        conn,
+        options,
+        target,
+        clientName: options.clientName ?? defaultClientName(conn.currentSocket.localAddress),
+        capabilities: null,
+      };
+      onContext(ctx);
+      return concat(ehlo(ctx), upgrade(ctx), login(ctx, credentials));
+    }),
+  );
+}
+
+/** The TLS mode of a connect: the session's option, or implicit for `smtps://` and port 465, else STARTTLS. */
+function tlsMode(options: ResolvedOptions, target: ServerTarget): TlsMode {
+  return options.tls ?? (target.implicitTls ? 'implicit' : 'starttls');
+}
+
+/** What decides the TLS of a connection to `target`: verification and SNI by default, then the caller's options. */
+function baseTlsOptions(options: ResolvedOptions, target: ServerTarget): tls.ConnectionOptions {
+  return { ...secureDefaults(target.host), ...options.tlsOptions };
+}
+
+/** The TLS options of a handshake with `target`, offering to resume its last session when there is one. */
+function tlsOptionsFor(options: ResolvedOptions, target: ServerTarget): tls.ConnectionOptions {
+  const base = baseTlsOptions(options, target);
+  const session = options.tlsSessions.get(TlsSessionCache.keyOf(target.host, target.port, base));
+  return session === undefined ? base : { ...base, session };
+}
+
+/** STARTTLS when the mode asks for it and the server offers it; `starttls-required` without it is ENOTSUP. */
+function upgrade(ctx: DialogueContext): Observable<Transition> {
+  return defer(() => {
+    const mode = tlsMode(ctx.options, ctx.target);
+    if (mode === 'implicit' || mode === 'none') return EMPTY;
+    if (ctx.capabilities?.has('STARTTLS') === true) return starttls(ctx, tlsOptionsFor(ctx.options, ctx.target));
+    if (mode === 'starttls-required') {
+      throw new SmtpError('ENOTSUP', "the server does not offer STARTTLS and the session's tls option is 'starttls-required'");
+    }
+    return EMPTY;
+  });
+}
+
+/** AUTH when credentials were given, never in clear text unless allowInsecureAuth says so. */
+function login(ctx: DialogueContext, credentials: Credentials | undefined): Observable<Transition> {
+  return defer(() => {
+    if (credentials === undefined) return EMPTY;
+    if (!ctx.conn.isSecure && !ctx.options.allowInsecureAuth) {
+      throw new SmtpError(
+        'ENOTSUP',
+        'refusing to send credentials over an unencrypted connection: the server offered no STARTTLS ' +
+          "(or the tls option is 'none'); use TLS, or set allowInsecureAuth: true to allow it",
+      );
+    }
+    return authenticate(ctx, credentials);
+  });
+}
+
+/**
+ * What is known of the TLS layer of a socket whose handshake is done.
+ *
+ * @example
+ * ```ts
+ * tlsInfo(socket); // { protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', authorized: true, subject: 'CN=localhost' }
+ * ```
+ */
+export function tlsInfo(socket: tls.TLSSocket): TlsInfo {
+  const subject = peerSubject(socket);
+  const cipher = socket.getCipher()?.name ?? 'unknown';
+  return { protocol: socket.getProtocol(), cipher, authorized: socket.authorized, resumed: socket.isSessionReused(), ...(subject !== undefined && { subject }) };
+}

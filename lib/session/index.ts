@@ -1,0 +1,2 @@
+export { createSession } from './session';
+export type { SmtpSession } from './smtp-session';

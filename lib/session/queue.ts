@@ -1,0 +1,92 @@
+import { type Observable, Subject, type Subscription } from 'rxjs';
+import type { SmtpError } from '../errors';
+import type { TaskSource } from '../send/context';
+import type { CallLedger } from '../send/ledger';
+import type { MailTask } from '../send/task';
+
+/** A call waiting its turn on a session: a `sendAll`'s mails, or a command (RSET, NOOP, QUIT). */
+export type QueueEntry =
+  | { readonly kind: 'mails'; readonly ledger: CallLedger }
+  | { readonly kind: 'command'; readonly run$: Observable<unknown>; readonly to: { error(err: unknown): void } };
+
+/**
+ * The calls made on one session, in the order they were made. Consecutive `sendAll` calls are read
+ * as one stream of mails (a second call's first envelope may leave behind the first call's last end
+ * of data: pipelining across calls); a command waits until every call before it has ended.
+ *
+ * @example
+ * ```ts
+ * queue.push({ kind: 'mails', ledger });
+ * const task = queue.take(); // the next mail of the calls at the head, 'wait' or 'done'
+ * ```
+ */
+export class SessionQueue implements TaskSource {
+  readonly changed$ = new Subject<void>();
+  /** Told of every change too (the session works through the queue from it). */
+  onChange: () => void = () => undefined;
+  private entries: QueueEntry[] = [];
+  /** Mails given back to be sent again, taken before anything else. */
+  private again: MailTask[] = [];
+  private readonly watching = new Map<QueueEntry, Subscription>();
+
+  /** The oldest call still waiting or running, if any. */
+  get head(): QueueEntry | undefined {
+    return this.entries[0];
+  }
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  /** Whether a call with mails is waiting or running. */
+  get hasMails(): boolean {
+    return this.entries.some((entry) => entry.kind === 'mails');
+  }
+
+  push(entry: QueueEntry): void {
+    this.entries.push(entry);
+    if (entry.kind === 'mails') this.watching.set(entry, entry.ledger.changed$.subscribe(() => this.changed$.next()));
+    this.changed();
+  }
+
+  /** Takes a call out of the queue (it ended, or its caller left before its turn). */
+  remove(entry: QueueEntry): void {
+    const at = this.entries.indexOf(entry);
+    if (at < 0) return;
+    this.entries.splice(at, 1);
+    this.watching.get(entry)?.unsubscribe();
+    this.watching.delete(entry);
+    this.changed();
+  }
+
+  private changed(): void {
+    this.onChange();
+    this.changed$.next();
+  }
+
+  take(): MailTask | 'wait' | 'done' {
+    const again = this.again.shift();
+    if (again !== undefined) return again;
+    for (const entry of this.entries) {
+      if (entry.kind !== 'mails') return 'done';
+      if (entry.ledger.drained) continue;
+      const next = entry.ledger.take();
+      if (next !== 'done') return next;
+    }
+    return 'done';
+  }
+
+  putBack(task: MailTask): void {
+    this.again.unshift(task);
+  }
+
+  /** Ends every call with `error`: the session failed or was disposed. */
+  failAll(error: SmtpError): void {
+    this.again = [];
+    for (const entry of [...this.entries]) {
+      this.remove(entry);
+      if (entry.kind === 'mails') entry.ledger.end(error);
+      else entry.to.error(error);
+    }
+  }
+}

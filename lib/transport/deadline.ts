@@ -1,0 +1,71 @@
+import { type MonoTypeOperatorFunction, NEVER, type Observable, type SchedulerLike, type Subscription, defer, throwError, timeout } from 'rxjs';
+import type { SmtpError } from '../errors';
+
+/**
+ * The deadline of a one-off wait (the TCP connect, the TLS handshake, a full socket buffer draining):
+ * RxJS's `timeout`, erroring with `error()` (an `ETIMEDOUT`) when the source has not emitted
+ * within `ms` on `scheduler`.
+ *
+ * @example
+ * ```ts
+ * fromEvent(socket, 'connect').pipe(take(1), within(60_000, asyncScheduler, () => new SmtpError('ETIMEDOUT', 'connect')));
+ * ```
+ */
+export function within<T>(ms: number, scheduler: SchedulerLike, error: () => SmtpError): MonoTypeOperatorFunction<T> {
+  return timeout<T, Observable<never>>({ first: ms, with: () => throwError(error), scheduler });
+}
+
+/**
+ * The reply deadline of a connection: RxJS's `timeout` over a wait that only a reply ends. The
+ * oldest unanswered command gets `ms` from the moment it became the oldest (`since()`, on the
+ * scheduler's clock): so each pipelined command gets the full time, and a server trickling a reply
+ * line by line cannot extend it (only a whole reply moves `since`). When the timeout fires and the
+ * head has moved meanwhile, it runs on for what is left of the new head's time; otherwise it errors
+ * with `error()`. The connection holds one while any command waits, none while idle. Never emits.
+ *
+ * @example
+ * ```ts
+ * deadline = replyDeadline(60_000, asyncScheduler, () => headSince, () => conn.replyTimedOut()).subscribe({ error: fail });
+ * ```
+ */
+export function replyDeadline(ms: number, scheduler: SchedulerLike, since: () => number, error: () => SmtpError): Observable<never> {
+  return defer(() => {
+    const left = since() + ms - scheduler.now();
+    return NEVER.pipe(timeout<never, Observable<never>>({ first: Math.max(left, 0), with: () => (since() + ms - scheduler.now() > 0 ? replyDeadline(ms, scheduler, since, error) : throwError(error)), scheduler }));
+  });
+}
+
+/**
+ * A connection's reply deadline over time: one {@link replyDeadline} while any command waits, none
+ * while none does. A reply only moves the oldest command's start; the running deadline, when it
+ * fires, runs on for what is left of the new oldest's time (four replies of a pipelined message
+ * would otherwise cost four timers).
+ *
+ * @example
+ * ```ts
+ * const clock = new ReplyClock(60_000, asyncScheduler, () => timedOutError(), (err) => conn.fail(err));
+ * clock.update(waiting.length > 0, true); // after a reply
+ * ```
+ */
+export class ReplyClock {
+  private busy = false;
+  private deadline: Subscription | undefined;
+  /** When the oldest waiting command became the oldest, on the scheduler's clock. */
+  private headSince = 0;
+
+  constructor(
+    private readonly ms: number,
+    private readonly scheduler: SchedulerLike,
+    private readonly error: () => SmtpError,
+    private readonly expired: (error: SmtpError) => void,
+  ) {}
+
+  /** `busy`: some command waits; `answered`: a reply just came, so the oldest waiting command changed. */
+  update(busy: boolean, answered: boolean): void {
+    if (busy && (answered || !this.busy)) this.headSince = this.scheduler.now();
+    if (busy === this.busy) return;
+    this.busy = busy;
+    this.deadline?.unsubscribe();
+    this.deadline = busy ? replyDeadline(this.ms, this.scheduler, () => this.headSince, this.error).subscribe({ error: this.expired }) : undefined;
+  }
+}
