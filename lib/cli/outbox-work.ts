@@ -5,7 +5,7 @@ import { poolOptions, resolveConnection } from './connect';
 import { type ExitCode, exitCodeFor, replyExitCode, worstExitCode } from './exit-codes';
 import type { CliIo } from './io';
 import type { OutboxWorkCommand } from './outbox-args';
-import { openOutbox } from './outbox';
+import { openOutbox } from './redis';
 import { resolvePassword } from './password';
 import { type ProgressEvent, createProgress } from './progress';
 import { describeError } from './report';

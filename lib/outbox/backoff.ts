@@ -58,8 +58,9 @@ export function resolveRetry(options: RetryOptions = {}): ResolvedRetry {
  * ```
  */
 export function retryDelay(attemptsMade: number, retry: ResolvedRetry, random: () => number = Math.random): number {
-  const exponent = Math.max(0, attemptsMade - 1);
-  // 2^exponent overflows to Infinity long after it passes any cap; min() handles both.
+  // Past 2^31 any delay of 1 ms or more is beyond every cap; bounding the exponent also keeps
+  // 0 × 2^exponent from becoming 0 × Infinity = NaN for a delayMs of 0.
+  const exponent = Math.min(31, Math.max(0, attemptsMade - 1));
   const ceiling = Math.min(retry.maxDelayMs, retry.delayMs * 2 ** exponent);
   return Math.floor(ceiling / 2 + random() * (ceiling / 2));
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UsageError, parseCommandLine } from '../../lib/cli/args';
-import { redisOptions } from '../../lib/cli/outbox';
+import { redisOptions } from '../../lib/cli/redis';
 
 describe('rx-smtp outbox arguments', () => {
   const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseCommandLine(['outbox', ...argv], env);
@@ -19,6 +19,9 @@ describe('rx-smtp outbox arguments', () => {
       from: 'a@example.com',
       to: ['b@example.com'],
       id: 'order-1',
+      // the message flags are send's own: none given here
+      attach: [],
+      headers: [],
     });
     expect(parse(['work', '--server', 'smtp://mx:587', '--user', 'alice', '--connections', '3', '--concurrency', '6', '--until-empty', '--tls', 'implicit'])).to.deep.equal({
       command: 'outbox-work',
@@ -30,6 +33,11 @@ describe('rx-smtp outbox arguments', () => {
       concurrency: 6,
       untilEmpty: true,
       tls: 'implicit',
+      // the connection flags are send's own: none of these given
+      allowInsecureAuth: false,
+      insecure: false,
+      lmtp: false,
+      verbose: false,
     });
     expect(parse(['uncertain', '--delivered', 'a', '--delivered', 'b', '--retry', 'c'])).to.deep.include({ delivered: ['a', 'b'], retry: ['c'] });
   });

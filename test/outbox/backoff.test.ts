@@ -23,7 +23,7 @@ describe('outbox backoff', () => {
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         (attempt, delayMs, extra, draw) => {
           const options = resolveRetry({ attempts: 8, delayMs, maxDelayMs: Math.min(2_147_483_647, delayMs + extra) });
-          const ceiling = Math.min(options.maxDelayMs, delayMs * 2 ** (attempt - 1));
+          const ceiling = delayMs === 0 ? 0 : Math.min(options.maxDelayMs, delayMs * 2 ** (attempt - 1));
           const delay = retryDelay(attempt, options, () => draw);
           expect(delay).to.be.within(Math.floor(ceiling / 2), ceiling);
           expect(Number.isInteger(delay)).to.equal(true);
