@@ -54,14 +54,14 @@ describe('rx-smtp outbox', function () {
     await add();
     const work = await outbox('work', '--server', `smtp://127.0.0.1:${server.port}`, '--tls', 'none', '--until-empty');
     expect(work.code).to.equal(69);
-    expect(work.stdout).to.match(/^failed 1 b@example\.test: ESERVERPERM /m);
+    expect(work.stdout).to.match(/^failed job 1 b@example\.test: ESERVERPERM /m);
   });
 
   it('lists uncertain mails with their last line, and resolves them', async () => {
     scripted = await scriptedServer(diesAfterEndOfData());
     await add('--id', 'lost-reply');
     const work = await outbox('work', '--server', `smtp://127.0.0.1:${scripted.port}`, '--tls', 'none', '--until-empty');
-    expect(work.stdout).to.match(/^failed 1 b@example\.test: uncertain, may have been delivered: /m);
+    expect(work.stdout).to.match(/^failed job lost-reply b@example\.test: uncertain, may have been delivered: /m);
     const listed = await outbox('uncertain');
     expect(listed.stdout).to.match(/^lost-reply\t\d{4}-\d\d-\d\dT[\d:.]+Z\tb@example\.test\t(ESHUTDOWN|ECONNRESET) .+\n$/);
     const resolved = await outbox('uncertain', '--delivered', 'lost-reply');
