@@ -16,6 +16,8 @@
  * - `EMSGSIZE`: the message is larger than the server accepts.
  * - `ECANCELED`: an `AbortSignal` aborted the call (or the session, or the pool).
  * - `EIO`: a body or mail input failed, or something failed that has no code of its own.
+ * - `EOWNERDEAD`: (`rx-smtp/outbox`) the worker that held a job stopped after marking it for its
+ *   end of data: the mail may have been delivered, so it is uncertain and not sent again.
  */
 export const SMTP_ERROR_CODES = [
   'EINVAL',
@@ -32,6 +34,7 @@ export const SMTP_ERROR_CODES = [
   'EMSGSIZE',
   'ECANCELED',
   'EIO',
+  'EOWNERDEAD',
 ] as const;
 
 /** One of rx-smtp's own codes: see {@link SMTP_ERROR_CODES} for when each happens. */

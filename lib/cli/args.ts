@@ -1,55 +1,13 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
-import type { TlsMode } from '../options';
+import type { ParseArgsConfig } from 'node:util';
+import { CONNECTION, type ConnectionCommand, MESSAGE, type MessageCommand, connection, message, parse, required } from './flags';
+import { type OutboxCommand, parseOutbox } from './outbox-args';
 import { USAGE, UsageError } from './usage';
-import { checkAddresses, duration, header, integer } from './values';
 
 export { USAGE, UsageError };
 
-/** How to reach and greet the server, and as whom: what `send` and `probe` share. */
-export interface ConnectionCommand {
-  /** A URL (`smtp://host:port`, `smtps://host`) or a bare host. */
-  server: string;
-  /** `--port`, over the URL's. */
-  port?: number;
-  /** `-4` or `-6`: only that address family. */
-  family?: 4 | 6;
-  tls?: TlsMode;
-  ca?: string;
-  /** `--insecure`: no certificate verification. */
-  insecure: boolean;
-  /** Milliseconds to wait for each reply. */
-  timeout?: number;
-  /** The EHLO name. */
-  ehlo?: string;
-  /** `--protocol lmtp`. */
-  lmtp: boolean;
-  user?: string;
-  passwordFile?: string;
-  /** `--auth`: the one SASL mechanism to use. */
-  auth?: string;
-  allowInsecureAuth: boolean;
-  verbose: boolean;
-}
-
 /** What `rx-smtp send` was asked to do. Paths are as given; nothing is read here. */
-export interface SendCommand extends ConnectionCommand {
+export interface SendCommand extends ConnectionCommand, MessageCommand {
   command: 'send';
-  from?: string;
-  /** As given: each may be a comma-separated list, with names. */
-  to: string[];
-  subject?: string;
-  /** `--body`: the text itself, `@FILE`, or `-` for standard input. */
-  body?: string;
-  /** `--header`s, in order. */
-  headers: [string, string][];
-  /** `--attach`ed files, in order. */
-  attach: string[];
-  /** `--data`: a file (or `-`) holding the whole message, sent as it is. */
-  data?: string;
-  /** Send this many copies. */
-  count?: number;
-  /** Send one mail per line of this JSON Lines file. */
-  mails?: string;
 }
 
 /** What `rx-smtp probe` was asked to do; with `user`, it logs in too. */
@@ -63,46 +21,9 @@ export interface InfoCommand {
 }
 
 /** A parsed command line. */
-export type Command = SendCommand | ProbeCommand | InfoCommand;
+export type Command = SendCommand | ProbeCommand | OutboxCommand | InfoCommand;
 
-const TLS_MODES: readonly TlsMode[] = ['starttls', 'starttls-required', 'implicit', 'none'];
-/** A --count beyond this is a typo, not a test run. */
-const MAX_COUNT = 10_000_000;
-const MAX_PORT = 65_535;
-
-const CONNECTION = {
-  port: { type: 'string' },
-  ipv4: { type: 'boolean', short: '4' },
-  ipv6: { type: 'boolean', short: '6' },
-  tls: { type: 'string' },
-  ca: { type: 'string' },
-  insecure: { type: 'boolean' },
-  timeout: { type: 'string' },
-  ehlo: { type: 'string' },
-  protocol: { type: 'string' },
-  user: { type: 'string' },
-  'password-file': { type: 'string' },
-  auth: { type: 'string' },
-  'allow-insecure-auth': { type: 'boolean' },
-  verbose: { type: 'boolean', short: 'v' },
-  help: { type: 'boolean', short: 'h' },
-} as const satisfies ParseArgsConfig['options'];
-
-const SEND_OPTIONS = {
-  ...CONNECTION,
-  server: { type: 'string' },
-  from: { type: 'string' },
-  to: { type: 'string', multiple: true },
-  subject: { type: 'string' },
-  body: { type: 'string' },
-  header: { type: 'string', multiple: true },
-  attach: { type: 'string', multiple: true },
-  data: { type: 'string' },
-  count: { type: 'string' },
-  mails: { type: 'string' },
-} as const satisfies ParseArgsConfig['options'];
-
-type ConnectionValues = ReturnType<typeof parse<typeof CONNECTION>>['values'];
+const SEND_OPTIONS = { ...CONNECTION, server: { type: 'string' }, ...MESSAGE } as const satisfies ParseArgsConfig['options'];
 
 // A password given as a flag value lands in shell history and in every user's `ps` output.
 const PASSWORD_FLAG = /^--password(=|$)/;
@@ -110,14 +31,15 @@ const PASSWORD_FLAG = /^--password(=|$)/;
 /**
  * Parses `rx-smtp`'s arguments (without `node` and the script). Throws {@link UsageError} for
  * anything that cannot run: an unknown command or option, a missing one, a bad value, an address
- * that is not one, options that do not go together, or a `--password` flag.
+ * that is not one, options that do not go together, or a `--password` flag. `env` gives what some
+ * commands default to (`RX_SMTP_REDIS` for `outbox`).
  *
  * @example
  * ```ts
  * parseCommandLine(['probe', 'smtp://localhost:2525']); // { command: 'probe', server: 'smtp://localhost:2525', ... }
  * ```
  */
-export function parseCommandLine(argv: readonly string[]): Command {
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv = {}): Command {
   if (argv.some((arg) => PASSWORD_FLAG.test(arg))) {
     throw new UsageError(
       '--password is not accepted: a password on the command line lands in shell history and in ps output; ' +
@@ -130,6 +52,8 @@ export function parseCommandLine(argv: readonly string[]): Command {
       return parseSend(rest);
     case 'probe':
       return parseProbe(rest);
+    case 'outbox':
+      return parseOutbox(rest, env) ?? { command: 'help' };
     case '--help':
     case '-h':
     case 'help':
@@ -147,29 +71,8 @@ function parseSend(args: string[]): Command {
   const { values } = parse(args, SEND_OPTIONS, false);
   if (values.help === true) return { command: 'help' };
   const server = required(values.server, '--server');
-  if (values.count !== undefined && values.mails !== undefined) throw new UsageError('--count and --mails cannot be combined');
-  const composing = (['subject', 'body', 'header', 'attach'] as const).filter((key) => values[key] !== undefined);
-  if (values.data !== undefined && composing.length > 0) throw new UsageError(`--data sends a message as it is: it cannot be combined with --${composing.join(', --')}`);
-  if (values.data !== undefined && values.mails !== undefined) throw new UsageError('--data and --mails cannot be combined');
-  if (values.mails === undefined) {
-    required(values.from, '--from');
-    required(values.to, '--to');
-  }
-  const to = values.to ?? [];
-  checkAddresses(values.from, to);
-  if (values.subject !== undefined && /[\r\n\0]/.test(values.subject)) throw new UsageError('--subject must not contain a line break or NUL');
-  const command: SendCommand = {
-    command: 'send',
-    ...connection(server, values),
-    to,
-    headers: (values.header ?? []).map(header),
-    attach: values.attach ?? [],
-  };
-  for (const key of ['from', 'subject', 'body', 'data', 'mails'] as const) {
-    if (values[key] !== undefined) command[key] = values[key];
-  }
-  if (values.count !== undefined) command.count = integer(values.count, '--count', MAX_COUNT);
-  return command;
+  const mail = message(values);
+  return { command: 'send', ...connection(server, values), ...mail };
 }
 
 function parseProbe(args: string[]): Command {
@@ -177,57 +80,4 @@ function parseProbe(args: string[]): Command {
   if (values.help === true) return { command: 'help' };
   if (positionals.length !== 1) throw new UsageError('probe takes exactly one server, e.g. rx-smtp probe smtp://mail.example.com:587');
   return { command: 'probe', ...connection(positionals[0]!, values) };
-}
-
-function parse<T extends ParseArgsConfig['options']>(args: string[], options: T, allowPositionals: boolean) {
-  try {
-    return parseArgs({ args, options, allowPositionals, strict: true });
-  } catch (err) {
-    // parseArgs's own messages are clear ("Unknown option '--frm'"); they only need the right type.
-    throw new UsageError((err as Error).message);
-  }
-}
-
-/** The options `send` and `probe` share, checked: each alone, and how they go together. */
-function connection(server: string, values: ConnectionValues): ConnectionCommand {
-  const out: ConnectionCommand = {
-    server,
-    insecure: values.insecure === true,
-    lmtp: protocol(values.protocol),
-    allowInsecureAuth: values['allow-insecure-auth'] === true,
-    verbose: values.verbose === true,
-  };
-  if (values.ipv4 === true && values.ipv6 === true) throw new UsageError('-4 and -6 cannot be combined');
-  if (values.ipv4 === true || values.ipv6 === true) out.family = values.ipv4 === true ? 4 : 6;
-  if (values.port !== undefined) out.port = integer(values.port, '--port', MAX_PORT);
-  if (values.tls !== undefined) {
-    if (!TLS_MODES.includes(values.tls as TlsMode)) throw new UsageError(`--tls must be one of ${TLS_MODES.join(', ')}`);
-    out.tls = values.tls as TlsMode;
-  }
-  if (values.insecure === true && values.ca !== undefined) throw new UsageError('--insecure and --ca cannot be combined: --ca is for verifying');
-  if (values.ca !== undefined) out.ca = values.ca;
-  if (values.timeout !== undefined) out.timeout = duration(values.timeout, '--timeout');
-  if (values.ehlo !== undefined) out.ehlo = values.ehlo;
-  for (const flag of ['password-file', 'auth', 'allow-insecure-auth'] as const) {
-    if (values[flag] !== undefined && values.user === undefined) throw new UsageError(`--${flag} needs --user`);
-  }
-  if (values.user !== undefined) out.user = values.user;
-  if (values['password-file'] !== undefined) out.passwordFile = values['password-file'];
-  if (values.auth !== undefined) out.auth = values.auth.toUpperCase();
-  // The library would refuse at AUTH time with advice in its own terms; the CLI's terms are its flags.
-  if (out.tls === 'none' && out.user !== undefined && !out.allowInsecureAuth) {
-    throw new UsageError('--user with --tls none would send the password in clear text: add --allow-insecure-auth to allow it (a test server), or use TLS');
-  }
-  return out;
-}
-
-function protocol(value: string | undefined): boolean {
-  if (value === undefined || value === 'smtp' || value === 'esmtp') return false;
-  if (value === 'lmtp') return true;
-  throw new UsageError('--protocol must be smtp or lmtp');
-}
-
-function required<T>(value: T | undefined, flag: string): T {
-  if (value === undefined) throw new UsageError(`${flag} is required`);
-  return value;
 }

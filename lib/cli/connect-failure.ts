@@ -1,5 +1,5 @@
 import { SmtpError } from '../errors';
-import type { ConnectionCommand } from './args';
+import type { ConnectionCommand } from './flags';
 import { type Connection, type ConnectProgress, failedOnAuth } from './connect';
 import { ExitCode, exitCodeFor } from './exit-codes';
 import type { CliIo } from './io';

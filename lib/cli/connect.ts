@@ -7,9 +7,10 @@ import type { SessionState } from '../dialogue/transition';
 import { isSmtpErrorCode } from '../error-codes';
 import { SmtpError } from '../errors';
 import type { SessionOptions } from '../options';
+import type { PoolOptions } from '../pool';
 import type { SmtpSession } from '../session';
 import type { TranscriptLine } from '../transport/transcript';
-import type { ConnectionCommand } from './args';
+import type { ConnectionCommand } from './flags';
 import { type CliIo, readText } from './io';
 
 /** Where to connect and with which session options: what a command line asks for, resolved. */
@@ -59,6 +60,23 @@ export async function resolveConnection(command: ConnectionCommand, io: CliIo): 
   }
   if (Object.keys(tlsOptions).length > 0) options.tlsOptions = tlsOptions;
   return { server: { host, port }, options, implicitTls: tls === 'implicit' };
+}
+
+/**
+ * The options of a pool to the resolved server, logging in as `user` (many messages go through one).
+ *
+ * @example
+ * ```ts
+ * const pool = createPool(poolOptions(await resolveConnection(command, io), command.user, password));
+ * ```
+ */
+export function poolOptions(connection: Connection, user: string | undefined, password: string | undefined): PoolOptions {
+  return {
+    ...connection.options,
+    server: connection.server,
+    ...(user !== undefined && { username: user }),
+    ...(password !== undefined && { password }),
+  };
 }
 
 async function resolve(host: string, family: 4 | 6): Promise<{ address: string }> {

@@ -22,7 +22,7 @@ import { runSend } from './send';
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   try {
-    const command: Command = parseCommandLine(argv);
+    const command: Command = parseCommandLine(argv, io.env);
     switch (command.command) {
       case 'help':
         io.stdout.write(USAGE);
@@ -34,6 +34,12 @@ export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode
         return await runSend(command, io);
       case 'probe':
         return await runProbe(command, io);
+      case 'outbox-add':
+      case 'outbox-work':
+      case 'outbox-status':
+      case 'outbox-uncertain':
+        // Loaded here alone: BullMQ is needed only by those who use the outbox.
+        return await (await import('./outbox.js')).runOutbox(command, io);
     }
   } catch (error) {
     if (error instanceof UsageError) {

@@ -1,4 +1,5 @@
-import { type ConnectionCommand, UsageError } from './args';
+import type { ConnectionCommand } from './flags';
+import { UsageError } from './usage';
 import { type CliIo, readText } from './io';
 
 /** The environment variable a password may come from (never a flag: see {@link parseCommandLine}). */

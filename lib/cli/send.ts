@@ -3,10 +3,11 @@ import type { Mail, SendOutcome, SendResult } from '../mail/mail';
 import { createPool } from '../pool';
 import { createSession, type SmtpSession } from '../session';
 import type { SendCommand } from './args';
-import { type Connection, type ConnectProgress, resolveConnection, showTranscript, watchProgress } from './connect';
+import { type Connection, type ConnectProgress, poolOptions, resolveConnection, showTranscript, watchProgress } from './connect';
 import { reportConnectFailure } from './connect-failure';
 import { type ExitCode, exitCodeFor, replyExitCode, worstExitCode } from './exit-codes';
 import { type CliIo, InputError, assertReadable, readBytes, readText } from './io';
+import type { MessageCommand } from './flags';
 import { DataError, type LabelledMail, type MailDefaults, checkMailsFile, copies, mailsFromFile } from './mails';
 import { resolvePassword } from './password';
 import { type ProgressEvent, createProgress } from './progress';
@@ -58,8 +59,13 @@ export async function runSend(command: SendCommand, io: CliIo): Promise<ExitCode
 /**
  * The mails to send, checked now and built as they are sent: `--data` as it is, `--mails` line by
  * line (every line checked first), or the message of the command line (`--count` copies of it).
+ *
+ * @example
+ * ```ts
+ * for await (const { mail } of (await mailSource(command, io))()) await outbox.add(mail);
+ * ```
  */
-async function mailSource(command: SendCommand, io: CliIo): Promise<() => AsyncGenerator<LabelledMail>> {
+export async function mailSource(command: MessageCommand, io: CliIo): Promise<() => AsyncGenerator<LabelledMail>> {
   if (command.data !== undefined) {
     const raw = await readBytes(command.data, io);
     const mail: Mail = { from: command.from!, to: command.to, body: raw };
@@ -117,12 +123,7 @@ async function sendMany(command: SendCommand, connection: Connection, password: 
   const progress = createProgress(io, command.count);
   const codes: ExitCode[] = [];
   const labels = new Map<Mail, string>();
-  const pool = createPool({
-    ...connection.options,
-    server: connection.server,
-    ...(command.user !== undefined && { username: command.user }),
-    ...(password !== undefined && { password }),
-  });
+  const pool = createPool(poolOptions(connection, command.user, password));
   const transcript = command.verbose
     ? pool.transcript$.subscribe((t) => io.stderr.write(`${t.connection} ${t.direction === 'client' ? 'C:' : 'S:'} ${t.line}\n`))
     : undefined;

@@ -14,6 +14,7 @@ export class UsageError extends Error {
 export const USAGE = `Usage:
   rx-smtp send --server smtp://host:587 --user U --from A --to B [--to C] [options]
   rx-smtp probe smtp://host:port [--user U] [options]
+  rx-smtp outbox add|work|status|uncertain [options]
   rx-smtp --help | --version
 
 send options:
@@ -45,6 +46,23 @@ connection options (send and probe):
   --allow-insecure-auth send the password even without TLS (a test server on loopback)
   --timeout DURATION    give up on a reply after DURATION: 30s, 2m, 500ms (default 60s)
   --verbose             print the conversation (passwords redacted) on standard error
+
+outbox (a durable queue on Redis, several workers; see the README's "Scaling out"):
+  rx-smtp outbox add --from A --to B [send's message options] [--id ID]
+                        enqueue the message (or --count copies, or --mails FILE.jsonl); with
+                        --id, adding it again while its job exists is a no-op
+  rx-smtp outbox work --server URL [connection options] [--connections N] [--concurrency N]
+                      [--until-empty]
+                        send what the queue holds through a pool of N connections (default 5),
+                        N jobs held at once (default connections x 2), with progress, until
+                        SIGINT or SIGTERM, or until nothing is waiting, active or delayed
+  rx-smtp outbox status the counts: waiting, active, delivered, failed, uncertain, delayed
+  rx-smtp outbox uncertain [--delivered ID]... [--retry ID]...
+                        list the mails that may have been delivered; resolve them as delivered
+                        (never sent again) or to be sent again
+  every outbox command takes --redis redis://host:6379[/db] (default: RX_SMTP_REDIS, else
+  redis://127.0.0.1:6379; a password goes in RX_SMTP_REDIS, never on the command line) and
+  --queue NAME (default rx-smtp)
 
 probe prints the greeting, TLS, certificate, capabilities and AUTH mechanisms; with --user it
 also logs in (and sends no mail).
