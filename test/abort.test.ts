@@ -7,7 +7,8 @@ import { SendAllError } from '../lib/send/send-all-error';
 import { createSession } from '../lib/session';
 import { checkLeaks } from './fixtures/handles';
 import { turns } from './fixtures/observe';
-import { type ScriptedServer, defaultServer, scriptedServer } from './fixtures/scripted-server';
+import { type ScriptedServer, scriptedServer } from './fixtures/scripted-server';
+import { defaultServer } from './fixtures/default-server';
 import { connectTo, numbered } from './send/helpers';
 
 /** What an Observable ends with: its error, or 'completed'. */

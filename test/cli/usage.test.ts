@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { checkLeaks } from '../fixtures/handles';
-import { type ScriptedServer, defaultServer } from '../fixtures/scripted-server';
+import type { ScriptedServer } from '../fixtures/scripted-server';
+import { defaultServer } from '../fixtures/default-server';
 import { runCli, withBuiltCli } from './run';
 
 describe('rx-smtp usage', () => {

@@ -5,7 +5,8 @@ import type { SessionState } from '../../lib/dialogue/transition';
 import type { SessionOptions } from '../../lib/options';
 import { type SmtpSession, createSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
-import { GREETING, PASSWORD, USER, defaultServer, ehloReply, type ScriptedServer } from '../fixtures/scripted-server';
+import { GREETING, ehloReply, type ScriptedServer } from '../fixtures/scripted-server';
+import { PASSWORD, USER, defaultServer } from '../fixtures/default-server';
 import { CA, cert, type TlsScriptedServer, type TlsStep, tlsScriptedServer } from '../fixtures/tls-scripted-server';
 import { errorOf } from '../fixtures/observe';
 

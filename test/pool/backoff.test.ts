@@ -4,7 +4,8 @@ import { lastValueFrom, toArray } from 'rxjs';
 import * as sinon from 'sinon';
 import { type PoolOptions, type PoolOutcome, type PoolState, type SmtpPool, createPool } from '../../lib/pool';
 import { turns } from '../fixtures/observe';
-import { type ScriptedServer, defaultServer } from '../fixtures/scripted-server';
+import type { ScriptedServer } from '../fixtures/scripted-server';
+import { defaultServer } from '../fixtures/default-server';
 import { numbered } from '../send/helpers';
 
 /**

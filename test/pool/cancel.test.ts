@@ -8,7 +8,8 @@ import { checkLeaks } from '../fixtures/handles';
 import { defaultServerStore, smtpServerStore } from '../fixtures/mail-store';
 import { markedMail } from '../fixtures/marked-mail';
 import { errorOf, turns } from '../fixtures/observe';
-import { type Override, type ScriptedServer, defaultServer } from '../fixtures/scripted-server';
+import type { ScriptedServer } from '../fixtures/scripted-server';
+import { type Override, defaultServer } from '../fixtures/default-server';
 import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
 
 // Issue 10, defect 3: a pool call given up on (unsubscribed, or aborted by its signal) went on

@@ -9,7 +9,8 @@ import { CallRecorder } from '../fixtures/call-recorder';
 import { defaultServerStore } from '../fixtures/mail-store';
 import { markedMail } from '../fixtures/marked-mail';
 import { closedPort, turns } from '../fixtures/observe';
-import { GREETING, type ScriptedServer, type Step, defaultServer, ehloReply, hello, scriptedServer } from '../fixtures/scripted-server';
+import { GREETING, type ScriptedServer, type Step, ehloReply, hello, scriptedServer } from '../fixtures/scripted-server';
+import { defaultServer } from '../fixtures/default-server';
 
 // Issue 10, defect 13: a pool that could not connect failed every waiting mail within milliseconds
 // (2,239 of 3,000 during a 2.8 s Postfix restart). It now waits, longer each time, and fails mails

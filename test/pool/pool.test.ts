@@ -9,7 +9,8 @@ import { CallRecorder } from '../fixtures/call-recorder';
 import { checkLeaks } from '../fixtures/handles';
 import { defaultServerStore } from '../fixtures/mail-store';
 import { markedMail } from '../fixtures/marked-mail';
-import { type ScriptedServer, type Step, defaultServer, hello, scriptedServer, unstuff } from '../fixtures/scripted-server';
+import { type ScriptedServer, type Step, hello, scriptedServer, unstuff } from '../fixtures/scripted-server';
+import { defaultServer } from '../fixtures/default-server';
 import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
 import { numbered } from '../send/helpers';
 

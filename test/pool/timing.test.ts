@@ -3,7 +3,8 @@ import { lastValueFrom, toArray } from 'rxjs';
 import * as sinon from 'sinon';
 import { type PoolOutcome, type SmtpPool, createPool } from '../../lib/pool';
 import { SendAllError } from '../../lib/send/send-all-error';
-import { type ScriptedServer, defaultServer } from '../fixtures/scripted-server';
+import type { ScriptedServer } from '../fixtures/scripted-server';
+import { defaultServer } from '../fixtures/default-server';
 import { turns } from '../fixtures/observe';
 import { numbered } from '../send/helpers';
 

@@ -5,7 +5,8 @@ import { SendAllError } from '../../lib/send/send-all-error';
 import type { Mail } from '../../lib/mail/mail';
 import type { SmtpSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
-import { type ScriptedServer, type Step, defaultServer, hello, scriptedServer, unstuff } from '../fixtures/scripted-server';
+import { type ScriptedServer, type Step, hello, scriptedServer, unstuff } from '../fixtures/scripted-server';
+import { defaultServer } from '../fixtures/default-server';
 import { codeOf, connectTo, errorOf, numbered, outcomesOf } from './helpers';
 
 const FROM = 'MAIL FROM:<a@example.test>';

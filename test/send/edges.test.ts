@@ -6,7 +6,8 @@ import { SendAllError } from '../../lib/send/send-all-error';
 import type { Mail } from '../../lib/mail/mail';
 import type { SmtpSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
-import { GREETING, type ScriptedServer, type Step, defaultServer, ehloReply, hello, scriptedServer, unstuff } from '../fixtures/scripted-server';
+import { GREETING, type ScriptedServer, type Step, ehloReply, hello, scriptedServer, unstuff } from '../fixtures/scripted-server';
+import { defaultServer } from '../fixtures/default-server';
 import { turns } from '../hostile/hostile-server';
 import { codeOf, connectTo, errorOf, numbered, outcomesOf, outcomesUntilError } from './helpers';
 

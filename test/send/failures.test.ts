@@ -5,7 +5,8 @@ import { SmtpError } from '../../lib/errors';
 import { SendAllError } from '../../lib/send/send-all-error';
 import type { SmtpSession } from '../../lib/session';
 import { checkLeaks } from '../fixtures/handles';
-import { DEFAULT_CAPABILITIES, type Override, type ScriptedServer, defaultServer, unstuff } from '../fixtures/scripted-server';
+import { type ScriptedServer, unstuff } from '../fixtures/scripted-server';
+import { DEFAULT_CAPABILITIES, type Override, defaultServer } from '../fixtures/default-server';
 import { codeOf, connectTo, errorOf, numbered, outcomesOf, outcomesUntilError } from './helpers';
 
 /** Answers the first command of its verb with `first`, every later one as the server would. */

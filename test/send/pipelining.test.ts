@@ -9,7 +9,8 @@ import { CallRecorder } from '../fixtures/call-recorder';
 import { checkLeaks } from '../fixtures/handles';
 import { defaultServerStore } from '../fixtures/mail-store';
 import { markedMail } from '../fixtures/marked-mail';
-import { type ScriptedServer, type Step, defaultServer, hello, scriptedServer } from '../fixtures/scripted-server';
+import { type ScriptedServer, type Step, hello, scriptedServer } from '../fixtures/scripted-server';
+import { defaultServer } from '../fixtures/default-server';
 import { connectTo, errorOf, outcomesOf } from './helpers';
 
 const FROM = 'MAIL FROM:<a@example.test>';

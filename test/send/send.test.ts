@@ -9,7 +9,8 @@ import { CallRecorder } from '../fixtures/call-recorder';
 import { checkLeaks } from '../fixtures/handles';
 import { defaultServerStore } from '../fixtures/mail-store';
 import { markedMail } from '../fixtures/marked-mail';
-import { type ScriptedServer, defaultServer, unstuff } from '../fixtures/scripted-server';
+import { type ScriptedServer, unstuff } from '../fixtures/scripted-server';
+import { defaultServer } from '../fixtures/default-server';
 import { connectTo, errorOf, numbered } from './helpers';
 
 describe('send/send', () => {

@@ -4,7 +4,8 @@ import type { ServerAddress } from '../../lib/address';
 import { SmtpError } from '../../lib/errors';
 import type { SmtpSession } from '../../lib/session';
 import { errorOf } from '../fixtures/connection';
-import { PASSWORD, USER, type ScriptedServer, hello, scriptedServer } from '../fixtures/scripted-server';
+import { type ScriptedServer, hello, scriptedServer } from '../fixtures/scripted-server';
+import { PASSWORD, USER } from '../fixtures/default-server';
 import { record, sessionFixture } from './session-fixture';
 
 // Issue 2, EINVAL: every case is an error notification (never a throw), detected before any socket

@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import { filter, firstValueFrom } from 'rxjs';
 import * as sinon from 'sinon';
 import { closedPort, errorOf, fakeTime, gate } from '../fixtures/connection';
-import { GREETING, PASSWORD, USER, type Step, ehloReply, hello, scriptedServer } from '../fixtures/scripted-server';
+import { GREETING, type Step, ehloReply, hello, scriptedServer } from '../fixtures/scripted-server';
+import { PASSWORD, USER } from '../fixtures/default-server';
 import { EHLO, TIMEOUT_MS, netModule, record, sessionFixture, steps } from './session-fixture';
 
 // Issue 2, the connect-outcome table at session level: ESERVERSYNC (malformed lines; the other

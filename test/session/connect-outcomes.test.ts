@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { filter, firstValueFrom } from 'rxjs';
 import { SmtpError } from '../../lib/errors';
 import { errorOf, gate } from '../fixtures/connection';
-import { GREETING, PASSWORD, USER, bye, defaultServer, ehloReply, hello, scriptedServer } from '../fixtures/scripted-server';
+import { GREETING, bye, ehloReply, hello, scriptedServer } from '../fixtures/scripted-server';
+import { PASSWORD, USER, defaultServer } from '../fixtures/default-server';
 import { CLIENT, EHLO, record, sessionFixture, steps } from './session-fixture';
 
 // Issue 2, the connect-outcome table at session level: completes, EISCONN, EINPROGRESS,

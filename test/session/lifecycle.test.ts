@@ -5,7 +5,8 @@ import type { SessionState } from '../../lib/dialogue/transition';
 import { SmtpError } from '../../lib/errors';
 import type { SmtpSession } from '../../lib/session';
 import { errorOf, fakeTime, turns } from '../fixtures/connection';
-import { GREETING, PASSWORD, USER, type Step, bye, hello, scriptedServer } from '../fixtures/scripted-server';
+import { GREETING, type Step, bye, hello, scriptedServer } from '../fixtures/scripted-server';
+import { PASSWORD, USER } from '../fixtures/default-server';
 import { EHLO, record, sessionFixture, steps } from './session-fixture';
 
 // Issue 2, the session's life: state$, a cold connect, unsubscribe, quit, dispose, reconnecting,

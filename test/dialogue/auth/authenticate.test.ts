@@ -11,7 +11,8 @@ import type { Connection } from '../../../lib/transport/connection';
 import type { TranscriptLine } from '../../../lib/transport/transcript';
 import { CLIENT_NAME, dialogueContext, drain, errorOf, openConnection } from '../../fixtures/connection';
 import { checkLeaks } from '../../fixtures/handles';
-import { GREETING, PASSWORD, USER, type ScriptedServer, type Step, ehloReply, scriptedServer } from '../../fixtures/scripted-server';
+import { GREETING, type ScriptedServer, type Step, ehloReply, scriptedServer } from '../../fixtures/scripted-server';
+import { PASSWORD, USER } from '../../fixtures/default-server';
 
 const CREDENTIALS: Credentials = { username: USER, password: PASSWORD };
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
