@@ -3,7 +3,8 @@ import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import type { OutboxOutcome } from '../../lib/outbox';
 import { checkLeaks } from '../fixtures/handles';
 import { errorOf } from '../fixtures/observe';
-import { type ScriptedServer, defaultServer, hello, scriptedServer } from '../fixtures/scripted-server';
+import { defaultServer } from '../fixtures/default-server';
+import { type ScriptedServer, hello, scriptedServer } from '../fixtures/scripted-server';
 import { type SmtpServerFixture, startSmtpServer } from '../fixtures/smtp-server';
 import { diesAfterEndOfData, firstOutcomes, mail, outboxEnv, poolTo, transaction } from './helpers';
 
