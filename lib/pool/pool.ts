@@ -1,10 +1,10 @@
 import { AsyncSubject, BehaviorSubject, Observable, type ObservableInput, type SchedulerLike, Subject, type Subscription, defer, map } from 'rxjs';
 import { abortError, aborted$ } from '../abort';
 import type { CallOptions } from '../call-options';
-import { SmtpError, asSmtpError } from '../errors';
+import { SmtpError } from '../errors';
 import type { Mail, SendResult } from '../mail/mail';
 import type { PipeliningMode } from '../send/context';
-import { MailInput } from '../send/mail-input';
+import { mailInputOf } from '../send/mail-input';
 import { resultOf } from '../send/outcome';
 import type { SmtpSession } from '../session';
 import { ServerHealth } from './backoff';
@@ -69,12 +69,8 @@ class Pool implements SmtpPool, PoolCore {
   sendAll(mails: ObservableInput<Mail>, options: CallOptions = {}): Observable<PoolOutcome> {
     return new Observable<PoolOutcome>((subscriber) => {
       if (this.closing) return subscriber.error(new SmtpError('EPERM', 'the pool is closing'));
-      let input: MailInput;
-      try {
-        input = new MailInput(mails);
-      } catch (err) {
-        return subscriber.error(new SmtpError('EINVAL', `sendAll needs an array, an iterable or an Observable of mails: ${asSmtpError(err).message}`));
-      }
+      const input = mailInputOf(mails);
+      if (input instanceof SmtpError) return subscriber.error(input);
       const { signal, ...hooks } = options;
       const batch: Batch = new Batch(input, subscriber, hooks, () => {
         this.dispatcher.remove(batch);

@@ -1,4 +1,5 @@
 import { type ObservableInput, Subject, type Subscription, from, isObservable } from 'rxjs';
+import { SmtpError, asSmtpError } from '../errors';
 import type { Mail, MailRef } from '../mail/mail';
 
 /** What {@link MailInput.poll} finds: the next mail, nothing yet, the end, or the input's own error. */
@@ -159,5 +160,23 @@ export class MailInput {
         this.changed$.next();
       },
     });
+  }
+}
+
+/**
+ * The input of a `sendAll` (session or pool), or the `EINVAL` that says why `mails` is not one: the
+ * caller reports it as its call's error.
+ *
+ * @example
+ * ```ts
+ * const input = mailInputOf(mails);
+ * if (input instanceof SmtpError) return subscriber.error(input);
+ * ```
+ */
+export function mailInputOf(mails: ObservableInput<Mail>): MailInput | SmtpError {
+  try {
+    return new MailInput(mails);
+  } catch (err) {
+    return new SmtpError('EINVAL', `sendAll needs an array, an iterable or an Observable of mails: ${asSmtpError(err).message}`);
   }
 }

@@ -33,7 +33,7 @@ import { type ResolvedOptions, type SessionOptions, resolveOptions } from '../op
 import type { SmtpReply } from '../reply/reply';
 import type { TransferContext } from '../send/context';
 import { CallLedger } from '../send/ledger';
-import { MailInput } from '../send/mail-input';
+import { mailInputOf } from '../send/mail-input';
 import { resultOf } from '../send/outcome';
 import { transfer$ } from '../send/transfer';
 import { SendWindow } from '../send/window';
@@ -144,12 +144,8 @@ export class Session implements SmtpSession {
     return new Observable<SendOutcome>((subscriber) => {
       const refusal = this.refusal('send');
       if (refusal !== undefined) return subscriber.error(refusal);
-      let input: MailInput;
-      try {
-        input = new MailInput(mails);
-      } catch (err) {
-        return subscriber.error(new SmtpError('EINVAL', `sendAll needs an array, an iterable or an Observable of mails: ${asSmtpError(err).message}`));
-      }
+      const input = mailInputOf(mails);
+      if (input instanceof SmtpError) return subscriber.error(input);
       const { signal, ...hooks } = options;
       const entry: QueueEntry = { kind: 'mails', ledger: new CallLedger(input, subscriber, hooks, () => this.queue.remove(entry)) };
       const abort = signal === undefined ? undefined : aborted$(signal).subscribe(() => entry.ledger.abort(abortError(signal)));
