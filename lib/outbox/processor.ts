@@ -39,6 +39,11 @@ class LockLost extends Error {
   override readonly name = 'LockLost';
 }
 
+/** Redis did not answer the mark (a restart, a timeout): the mail was not sent, so it is tried again later. */
+class MarkFailed extends Error {
+  override readonly name = 'MarkFailed';
+}
+
 /**
  * The BullMQ processor of a `work()`: claims the job (which finds the mails a stopped worker left
  * marked), sends it through the pool, marking it just before its end of data, and turns its fate
@@ -70,23 +75,35 @@ export function outboxProcessor(context: ProcessorContext): Processor<OutboxJobD
 
 /**
  * Sends the job's mail through the pool, marking the job just before the mail's end of data can
- * leave (the pool's `beforeEndOfData`). A mark refused (the lock is gone) fails the mail before any
- * of it is written; that is no fate of the job's, which is another worker's now: {@link LockLost}.
+ * leave (the pool's `beforeEndOfData`). A mark that fails fails the mail before any of it is
+ * written: refused because the lock is gone, that is no fate of the job's, which is another
+ * worker's now ({@link LockLost}); not answered by Redis, the mail is transient, tried again after
+ * the backoff (the pool alone would call a hook's failure `EIO`, permanent).
  */
 async function send(context: ProcessorContext, job: Job<OutboxJobData>, token: string): Promise<Fate> {
   const beforeEndOfData = (): Promise<void> => mark(context, job, token);
   const outcome = await firstValueFrom(context.pool.sendAll([mailOf(job.data, job.id!)], { beforeEndOfData }));
-  if (!outcome.ok && outcome.error.cause instanceof LockLost) throw outcome.error.cause;
+  if (outcome.ok) return fateOf(outcome);
+  const { cause } = outcome.error;
+  if (cause instanceof LockLost) throw cause;
+  if (cause instanceof MarkFailed) return { kind: 'transient', error: new SmtpError('EIO', `${cause.message}; not sent`, { cause: cause.cause }), rejected: [] };
   return fateOf(outcome);
 }
 
 /**
  * The crash mark (see ledger.ts): from here on, a worker that dies leaves the job uncertain
- * instead of to be run again. Throws {@link LockLost} when the lock is gone, so that the mail is not sent.
+ * instead of to be run again. Throws {@link LockLost} when the lock is gone and {@link MarkFailed}
+ * when Redis fails, so that the mail is not sent.
  */
 async function mark(context: ProcessorContext, job: Job<OutboxJobData>, token: string): Promise<void> {
   const note = `${context.workerName} marked it for its end of data at ${new Date().toISOString()}`;
-  if (!(await context.ledger.mark(job.id!, token, note))) throw new LockLost(`job ${job.id}: the lock was lost before the end of data; not sent`);
+  let marked: boolean;
+  try {
+    marked = await context.ledger.mark(job.id!, token, note);
+  } catch (err) {
+    throw new MarkFailed(`job ${job.id}: the mark could not be written (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+  if (!marked) throw new LockLost(`job ${job.id}: the lock was lost before the end of data; not sent`);
 }
 
 /** Records the fate's outcome and hands the fate to BullMQ: returns (completed) or throws (retried, or failed for good). */

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { expect } from 'chai';
 import { defer, from, lastValueFrom } from 'rxjs';
+import { createPool } from '../../lib/pool';
 import type { CallOptions } from '../../lib/call-options';
 import { SmtpError } from '../../lib/errors';
 import type { Mail } from '../../lib/mail/mail';
@@ -10,16 +11,26 @@ import type { OutboxJobData } from '../../lib/outbox/job-data';
 import type { Claim, Ledger } from '../../lib/outbox/ledger';
 import type { OutboxOutcome } from '../../lib/outbox/outcome';
 import { outboxProcessor } from '../../lib/outbox/processor';
+import { defaultServer } from '../fixtures/default-server';
+import { checkLeaks } from '../fixtures/handles';
+import type { ScriptedServer } from '../fixtures/scripted-server';
+import { poolTo } from './helpers';
 
 /**
  * A ledger that answers as told, and a pool that keeps the `beforeEndOfData` contract: it awaits the
  * hook before writing anything of the mail, and a hook that errors fails the mail (`EIO`, the hook's
  * error as the cause) with nothing written. `written` counts the mails that got past the hook.
  */
-function fakes(claim: Claim, marked: boolean): { ledger: Ledger; pool: SmtpPool; given: () => number; written: () => number; outcomes: OutboxOutcome[] } {
+function fakes(claim: Claim, marked: boolean | Error): { ledger: Ledger; pool: SmtpPool; given: () => number; written: () => number; outcomes: OutboxOutcome[] } {
   let given = 0;
   let written = 0;
-  const ledger = { claim: async () => claim, mark: async () => marked } as unknown as Ledger;
+  const ledger = {
+    claim: async () => claim,
+    mark: async () => {
+      if (marked instanceof Error) throw marked;
+      return marked;
+    },
+  } as unknown as Ledger;
   const pool = {
     sendAll: (mails: Mail[], options: CallOptions = {}) => {
       given++;
@@ -62,6 +73,19 @@ describe('outbox processor', () => {
     expect(f.outcomes).to.deep.equal([]);
   });
 
+  it('sends nothing when Redis fails the mark, and makes the mail transient (retried after the backoff), not permanent', async () => {
+    const f = fakes({ kind: 'fresh' }, Object.assign(new Error('Connection is closed.'), { code: 'ECONNRESET' }));
+    const process = outboxProcessor({ ledger: f.ledger, pool: f.pool, workerName: 'w', record: (_job, o) => f.outcomes.push(o) });
+    const error = await failure(process(job, 'token'));
+    expect(error.name).to.equal('TransientFailure');
+    expect(f.written()).to.equal(0);
+    expect(f.outcomes).to.have.length(1);
+    const [outcome] = f.outcomes;
+    expect(outcome).to.deep.include({ id: 'j1', fate: 'transient', retry: true });
+    expect(outcome!.fate === 'transient' && outcome!.error.code).to.equal('EIO');
+    expect(outcome!.fate === 'transient' && outcome!.error.message).to.match(/the mark could not be written \(Connection is closed\.\); not sent/);
+  });
+
   it('marks through the pool and delivers when the lock holds', async () => {
     const f = fakes({ kind: 'fresh' }, true);
     const process = outboxProcessor({ ledger: f.ledger, pool: f.pool, workerName: 'w', record: (_job, o) => f.outcomes.push(o) });
@@ -84,4 +108,42 @@ describe('outbox processor', () => {
     expect(f.given()).to.equal(0);
     expect(f.outcomes.map((o) => o.fate)).to.deep.equal(['delivered']);
   });
+});
+
+// The same with a real pool on a real socket: the hook's failure reaches the processor through the
+// pool's outcome, and the server never sees the mail's MAIL FROM.
+describe('outbox processor through a real pool', () => {
+  let server: ScriptedServer | undefined;
+  let pool: SmtpPool | undefined;
+  afterEach(async () => {
+    if (pool !== undefined) await lastValueFrom(pool.close(), { defaultValue: undefined });
+    await server?.close();
+    server = pool = undefined;
+  });
+  checkLeaks();
+
+  for (const [what, marked, thrown] of [
+    ['the lock is gone at the mark', false, 'LockLost'],
+    ['Redis fails the mark', new Error('Connection is closed.'), 'TransientFailure'],
+  ] as const) {
+    it(`writes nothing of the mail when ${what} (${thrown})`, async () => {
+      server = await defaultServer();
+      pool = createPool(poolTo(server.port));
+      const ledger = {
+        claim: async () => ({ kind: 'fresh' }),
+        mark: async () => {
+          if (marked instanceof Error) throw marked;
+          return marked;
+        },
+      } as unknown as Ledger;
+      const outcomes: OutboxOutcome[] = [];
+      const process = outboxProcessor({ ledger, pool, workerName: 'w', record: (_job, o) => outcomes.push(o) });
+      expect((await failure(process(job, 'token'))).name).to.equal(thrown);
+      await lastValueFrom(pool.close(), { defaultValue: undefined });
+      await server.idle();
+      expect(server.lines[0]).to.match(/^EHLO /); // the pool had its connection: the mail stopped at the hook
+      expect(server.lines.filter((line) => /^(MAIL|RCPT|DATA|BDAT)/.test(line))).to.deep.equal([]);
+      expect(outcomes.map((o) => o.fate)).to.deep.equal(thrown === 'LockLost' ? [] : ['transient']);
+    });
+  }
 });
