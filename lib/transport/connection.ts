@@ -8,9 +8,7 @@ import {
   asyncScheduler,
   defer,
   fromEvent,
-  map,
   of,
-  take,
   takeUntil,
   tap,
   throwError,
@@ -19,6 +17,7 @@ import {
 import { SmtpError, socketError } from '../errors';
 import { parseReplies } from '../reply/parse-replies';
 import type { SmtpReply } from '../reply/reply';
+import { readyTimeoutError, replyTimeoutError, shutdownError, stalledError } from './connection-errors';
 import type { ConnectionOptions } from './connection-options';
 import { ReplyClock, within } from './deadline';
 import { type Answer, type ReplyBudget, matchReplies } from './match-replies';
@@ -94,7 +93,7 @@ export class Connection {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.replies$ = options.sinks?.replies ?? new Subject<SmtpReply>();
     this.transcript$ = options.sinks?.transcript ?? new Subject<TranscriptLine>();
-    this.clock = new ReplyClock(options.timeout, this.scheduler, () => this.replyTimedOut(), (err) => this.fail(err));
+    this.clock = new ReplyClock(options.timeout, this.scheduler, () => replyTimeoutError(this.waiting.oldest?.command, options.timeout), (err) => this.fail(err));
     this.ready$ = this.listen(socket, readyEvent);
   }
 
@@ -220,12 +219,9 @@ export class Connection {
       // (a write the kernel took at once leaves nothing buffered, though the stream still says it
       // needs a drain until its next tick).
       this.batches.release();
-      if (this.socket.writableLength < this.socket.writableHighWaterMark) return of(undefined);
-      const stalled = (): SmtpError => new SmtpError('ETIMEDOUT', `the server read nothing for ${this.options.timeout} ms`);
-      return fromEvent(this.socket, 'drain').pipe(
-        take(1),
-        map(() => undefined),
-        within(this.options.timeout, this.scheduler, stalled),
+      if (!this.congested) return of(undefined);
+      return socketEvent$(this.socket, 'drain').pipe(
+        within(this.options.timeout, this.scheduler, () => stalledError(this.options.timeout)),
         tap({ error: (err: SmtpError) => this.fail(err) }),
         takeUntil(this.ended$),
         throwIfEmpty(() => this.closedError()),
@@ -272,13 +268,7 @@ export class Connection {
 
   /** Why the connection ended (or would, if it ended now): its error, or `ESHUTDOWN` naming the oldest waiting command. */
   closedError(): SmtpError {
-    if (this.reason !== undefined) return this.reason;
-    const head = this.waiting.oldest?.command;
-    return new SmtpError(
-      'ESHUTDOWN',
-      `the server closed the connection${head === undefined ? '' : ` while waiting for the reply to ${head}`}`,
-      head === undefined ? {} : { command: head },
-    );
+    return this.reason ?? shutdownError(this.waiting.oldest?.command);
   }
 
   /**
@@ -288,14 +278,12 @@ export class Connection {
   private listen(socket: SmtpSocket, readyEvent: ReadyEvent): Observable<void> {
     this.ready = new AsyncSubject<void>();
     this.tls = readyEvent === 'secureConnect';
-    const what = readyEvent === 'connect' ? 'TCP connect' : 'TLS handshake';
     const onTlsSession = this.options.onTlsSession;
     if (this.tls && onTlsSession !== undefined) this.wiring.add(fromEvent(socket, 'session', (session: Buffer) => session).subscribe(onTlsSession));
     const { timeout, limits } = this.options;
-    const connectTimedOut = (): SmtpError => new SmtpError('ETIMEDOUT', `${what} did not complete within ${timeout} ms`);
     this.wiring.add(
       socketEvent$(socket, readyEvent)
-        .pipe(within(timeout, this.scheduler, connectTimedOut))
+        .pipe(within(timeout, this.scheduler, () => readyTimeoutError(readyEvent, timeout)))
         .subscribe({ next: () => this.onReady(), error: (err: SmtpError) => this.fail(err) }),
     );
     // As each chunk comes, before it is parsed: the commands its replies may answer (see matchReplies).
@@ -349,12 +337,6 @@ export class Connection {
   /** After a reply (`answered`) the oldest waiting command changed: its deadline starts now. */
   private updateBusy(answered = false): void {
     this.clock.update(this.connected && !this.ended && this.waiting.length > 0, answered);
-  }
-
-  private replyTimedOut(): SmtpError {
-    const head = this.waiting.oldest?.command;
-    const what = head === undefined ? '(greeting)' : `to ${head}`;
-    return new SmtpError('ETIMEDOUT', `no complete reply ${what} within ${this.options.timeout} ms`, head === undefined ? {} : { command: head });
   }
 
   /**
