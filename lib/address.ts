@@ -1,4 +1,4 @@
-import { SmtpError } from './errors';
+import { SmtpError, invalid } from './errors';
 
 /**
  * Where to connect: an `smtp://host:port` (or `smtps://`, implicit TLS) URL, a bare `host` or
@@ -85,8 +85,4 @@ function checked(host: unknown, port: unknown, implicitTls: boolean): ServerTarg
   }
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   return { host: bare, port, implicitTls };
-}
-
-function invalid(message: string): SmtpError {
-  return new SmtpError('EINVAL', message);
 }

@@ -1,5 +1,5 @@
 import type { Credentials } from './dialogue/auth/mechanism';
-import { SmtpError } from './errors';
+import { invalid } from './errors';
 
 // Checked literally: these never reach the wire raw (they travel base64-encoded), but a CR, LF or
 // NUL in a credential is always a caller's mistake or an attack, and the contract says EINVAL.
@@ -19,8 +19,4 @@ export function checkCredentials(username: string | null | undefined, password: 
   if (LINE_BREAK_OR_NUL.test(user)) throw invalid('the user name contains CR, LF or NUL');
   if (LINE_BREAK_OR_NUL.test(pass)) throw invalid('the password contains CR, LF or NUL');
   return { username: user, password: pass };
-}
-
-function invalid(message: string): SmtpError {
-  return new SmtpError('EINVAL', message);
 }

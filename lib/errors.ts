@@ -43,6 +43,18 @@ export class SmtpError extends Error {
 }
 
 /**
+ * An `EINVAL` {@link SmtpError}: a bad argument, option or mail, found before anything is written.
+ *
+ * @example
+ * ```ts
+ * if (port < 1 || port > 65535) throw invalid(`port must be 1..65535, got ${port}`);
+ * ```
+ */
+export function invalid(message: string): SmtpError {
+  return new SmtpError('EINVAL', message);
+}
+
+/**
  * Creates the error for a server reply, its class deciding the code: 4xx → ESERVERTEMP,
  * 5xx → ESERVERPERM, anything else → ESERVERSYNC (a code the command cannot take).
  */

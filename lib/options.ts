@@ -3,7 +3,7 @@ import { type SchedulerLike, asyncScheduler } from 'rxjs';
 import { DEFAULT_WINDOW_BYTES, DEFAULT_WINDOW_MAILS } from './send/window';
 import { TlsSessionCache } from './transport/tls-sessions';
 import { type Transport, nodeTransport } from './transport/transport';
-import { SmtpError } from './errors';
+import { SmtpError, invalid } from './errors';
 import { DEFAULT_MAX_LINE_LENGTH, DEFAULT_MAX_LINES, DEFAULT_MAX_REPLY_BYTES } from './reply/reply-parser';
 
 /**
@@ -249,8 +249,4 @@ function positiveInteger(value: unknown, key: string, max: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
     throw invalid(`${key} must be an integer in 1..${max}`);
   }
-}
-
-function invalid(message: string): SmtpError {
-  return new SmtpError('EINVAL', message);
 }

@@ -1,5 +1,5 @@
 import { type ParsedMailbox, parseAddressList } from 'email-addresses';
-import { SmtpError } from '../errors';
+import { invalid } from '../errors';
 
 /**
  * The characters that make an address something other than a bare mailbox: a display name, angle
@@ -83,8 +83,4 @@ function mistakeIn(text: string): string {
 
 function quoted(text: string): string {
   return JSON.stringify(text.length > MAX_QUOTED_INPUT ? `${text.slice(0, MAX_QUOTED_INPUT)}...` : text);
-}
-
-function invalid(message: string): SmtpError {
-  return new SmtpError('EINVAL', message);
 }

@@ -1,4 +1,4 @@
-import { SmtpError } from '../errors';
+import { invalid } from '../errors';
 
 /** RFC 5321 4.5.3.1.3: a path is at most 256 octets, brackets included. */
 export const MAX_PATH_OCTETS = 256;
@@ -35,8 +35,4 @@ export function checkMailbox(address: unknown, what: string): boolean {
   }
   if (quoted) throw invalid(`${what} has an unterminated quoted local part`);
   return nonAscii;
-}
-
-function invalid(message: string): SmtpError {
-  return new SmtpError('EINVAL', message);
 }

@@ -1,6 +1,6 @@
 import { type BodySource, bodySource } from '../body/source';
 import { encodeBody } from '../body/encoder';
-import { SmtpError } from '../errors';
+import { SmtpError, invalid } from '../errors';
 import { assertSafeText } from '../options';
 import { checkMailbox } from './address';
 import { envelopeAddresses, envelopeSender } from './address-list';
@@ -116,8 +116,4 @@ function dsnRcptParams(dsn: DsnOptions, recipient: string): string {
     params += ` ORCPT=${orcpt.includes(';') ? xtext(orcpt) : `rfc822;${xtext(orcpt)}`}`;
   }
   return params;
-}
-
-function invalid(message: string): SmtpError {
-  return new SmtpError('EINVAL', message);
 }

@@ -1,6 +1,6 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { ServerAddress } from '../address';
-import { SmtpError } from '../errors';
+import { SmtpError, invalid } from '../errors';
 import type { SessionOptions, TlsMode } from '../options';
 import type { ConnectDeadlines } from './deadlines';
 
@@ -187,8 +187,4 @@ function moveInto<K extends keyof SessionOptions>(session: SessionOptions, key: 
 function milliseconds(value: unknown, key: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_MS) throw invalid(`${key} must be an integer in 1..${MAX_MS} (ms)`);
   return value;
-}
-
-function invalid(message: string): SmtpError {
-  return new SmtpError('EINVAL', message);
 }

@@ -1,4 +1,5 @@
-import { integer, invalid } from './check';
+import { invalid } from '../errors';
+import { integer } from './check';
 
 /**
  * How transient failures are retried: `attempts` in all (the first included), the n-th retry

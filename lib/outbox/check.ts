@@ -1,12 +1,4 @@
-import { SmtpError } from '../errors';
-
-/**
- * An `EINVAL` {@link SmtpError}: the outbox's options and arguments are checked before anything
- * reaches Redis.
- */
-export function invalid(message: string): SmtpError {
-  return new SmtpError('EINVAL', message);
-}
+import { invalid } from '../errors';
 
 /** `value` when it is an integer in `min..max`; an `EINVAL` naming `key` otherwise. */
 export function integer(value: unknown, key: string, min: number, max: number): number {

@@ -1,8 +1,7 @@
 import { bodySource } from '../body/source';
-import { SmtpError } from '../errors';
+import { SmtpError, invalid } from '../errors';
 import { checkMailbox } from '../mail/address';
 import type { DsnOptions, Mail } from '../mail/mail';
-import { invalid } from './check';
 
 /**
  * What a job carries: the mail, whole, as JSON. The body is kept as the text it was given, or as

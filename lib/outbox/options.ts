@@ -1,5 +1,6 @@
+import { invalid } from '../errors';
 import type { ConnectionOptions } from 'bullmq';
-import { integer, invalid } from './check';
+import { integer } from './check';
 import { type ResolvedRetry, type RetryOptions, resolveRetry } from './backoff';
 import { DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_LIMIT } from './job-data';
 

@@ -1,9 +1,8 @@
 import { Queue } from 'bullmq';
 import { type Observable, distinctUntilChanged, exhaustMap, shareReplay, timer } from 'rxjs';
-import { SmtpError } from '../errors';
+import { SmtpError, invalid } from '../errors';
 import type { Mail } from '../mail/mail';
 import type { PoolOptions } from '../pool';
-import { invalid } from './check';
 import { type OutboxJobData, checkJobId, jobDataOf } from './job-data';
 import { Ledger } from './ledger';
 import { type OutboxOptions, type ResolvedOutboxOptions, resolveOutboxOptions } from './options';

@@ -1,3 +1,4 @@
+import { invalid } from '../errors';
 import { hostname } from 'node:os';
 import { type ConnectionOptions, type Job, type Processor, Worker } from 'bullmq';
 import { Observable, lastValueFrom } from 'rxjs';
@@ -5,7 +6,7 @@ import { type PoolOptions, createPool } from '../pool';
 import { DEFAULT_MAX_CONNECTIONS } from '../pool/options';
 import { CONNECTION_WINDOW } from '../pool/worker';
 import { type ResolvedRetry, retryDelay } from './backoff';
-import { integer, invalid } from './check';
+import { integer } from './check';
 import type { Delivery } from './fate';
 import type { OutboxJobData } from './job-data';
 import { Ledger } from './ledger';
