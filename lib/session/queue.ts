@@ -21,13 +21,22 @@ export type QueueEntry =
  * ```
  */
 export class SessionQueue implements TaskSource {
-  readonly changed$ = new Subject<void>();
-  /** Told of every change too (the session works through the queue from it). */
-  onChange: () => void = () => undefined;
+  /** Told of every change first (the session works through the queue from it). */
+  onChange: (() => void) | undefined;
   private entries: QueueEntry[] = [];
   /** Mails given back to be sent again, taken before anything else. */
   private again: MailTask[] = [];
-  private readonly watching = new Map<QueueEntry, Subscription>();
+  /**
+   * The calls with mails, and the watch on each one's changes; made, like {@link changed$}'s
+   * subject, with the first that needs it: an idle session (one of thousands) holds neither.
+   */
+  private watching: Map<QueueEntry, Subscription> | undefined;
+  private changes: Subject<void> | undefined;
+
+  /** Emits at every change of the queue or of the mails of its calls. */
+  get changed$(): Observable<void> {
+    return (this.changes ??= new Subject<void>());
+  }
 
   /** The oldest call still waiting or running, if any. */
   get head(): QueueEntry | undefined {
@@ -45,7 +54,7 @@ export class SessionQueue implements TaskSource {
 
   push(entry: QueueEntry): void {
     this.entries.push(entry);
-    if (entry.kind === 'mails') this.watching.set(entry, entry.ledger.changed$.subscribe(() => this.changed$.next()));
+    if (entry.kind === 'mails') (this.watching ??= new Map()).set(entry, entry.ledger.changed$.subscribe(() => this.changes?.next()));
     this.changed();
   }
 
@@ -54,14 +63,14 @@ export class SessionQueue implements TaskSource {
     const at = this.entries.indexOf(entry);
     if (at < 0) return;
     this.entries.splice(at, 1);
-    this.watching.get(entry)?.unsubscribe();
-    this.watching.delete(entry);
+    this.watching?.get(entry)?.unsubscribe();
+    this.watching?.delete(entry);
     this.changed();
   }
 
   private changed(): void {
-    this.onChange();
-    this.changed$.next();
+    this.onChange?.();
+    this.changes?.next();
   }
 
   take(): MailTask | 'wait' | 'done' {

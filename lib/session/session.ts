@@ -180,6 +180,11 @@ export class Session implements SmtpSession {
           if (this.conn === conn) this.close(undefined);
         }),
       );
+      // Nothing queued or running: QUIT goes now, as the queue would send it, without the queue's
+      // entry and its watches (what most sessions end with).
+      if (this.queue.length === 0 && this.work.closed && this.state.status === 'connected') {
+        return run$.pipe(catchError((err: unknown) => this.commandFailed(conn, err)));
+      }
       return this.enqueue(run$);
     });
   }
@@ -188,12 +193,16 @@ export class Session implements SmtpSession {
   dispose(reason?: SmtpError): void {
     if (this.disposed) return;
     this.disposed = true;
-    const error = reason ?? new SmtpError('EINVAL', 'the session was disposed');
     // The queue's work stops first, so that nothing reacts to the connection's end as to a failure.
     this.work.unsubscribe();
     this.keepAliveWatch.unsubscribe();
-    this.conn?.destroy(error);
-    this.queue.failAll(error);
+    // Built only when something still hears of it: an error captures a stack, and most sessions are
+    // disposed after their QUIT closed the connection, with nothing queued.
+    if (this.queue.length > 0 || (this.conn !== undefined && !this.conn.isClosed)) {
+      const error = reason ?? new SmtpError('EINVAL', 'the session was disposed');
+      this.conn?.destroy(error);
+      this.queue.failAll(error);
+    }
     if (this.state.status !== 'closed' && this.state.status !== 'idle') this.close(undefined);
     this.stateSubject.complete();
     this.replySubject.complete();
@@ -222,13 +231,19 @@ export class Session implements SmtpSession {
         to,
         run$: run$.pipe(
           tap(to),
-          catchError((err: unknown) => (!isInSync(err) || (err as SmtpError).reply?.code === 421 ? throwError(() => err) : EMPTY)),
+          catchError((err: unknown) => (endsSession(err) ? throwError(() => err) : EMPTY)),
           finalize(() => this.queue.remove(entry)),
         ),
       };
       this.queue.push(entry);
       return () => this.queue.remove(entry);
     });
+  }
+
+  /** A command run outside the queue failed: the caller gets the error, and the session ends as the queue's work would end it. */
+  private commandFailed(conn: Connection, err: unknown): Observable<never> {
+    if (endsSession(err)) this.connectionFailed(conn, asSmtpError(err));
+    return throwError(() => err);
   }
 
   /** Why a call cannot be made now (disposed, not connected, quitting), or undefined when it can be queued. */
@@ -390,4 +405,9 @@ export class Session implements SmtpSession {
     if (!this.disposed || step.status === 'closed') this.stateSubject.next(state);
     return state;
   }
+}
+
+/** A command's error that leaves the two sides out of step, or a 421: the session cannot go on. */
+function endsSession(err: unknown): boolean {
+  return !isInSync(err) || (err as SmtpError).reply?.code === 421;
 }

@@ -72,8 +72,14 @@ export class Connection {
   /** The oldest waiting command's deadline (see {@link ReplyClock}). */
   private readonly clock: ReplyClock;
   private readonly scheduler: SchedulerLike;
-  private wiring = new Subscription();
-  private ready = new AsyncSubject<void>();
+  /** The current socket's reply stream (parsed, matched, ended by its close). */
+  private reading = Subscription.EMPTY;
+  /** The current socket's ready event within the timeout; over once it came. */
+  private readyWait = Subscription.EMPTY;
+  /** What only a TLS connection listens to (session tickets, the plain socket's errors): made when needed. */
+  private tlsWatch: Subscription | undefined;
+  /** Completes when the current socket is ready; made afresh for the TLS socket of an upgrade. */
+  private ready!: AsyncSubject<void>;
   private connected = false;
   /** The current socket speaks TLS (implicit TLS, or since the upgrade). */
   private tls = false;
@@ -239,8 +245,7 @@ export class Connection {
     return defer(() => {
       const plain = this.socket;
       this.batches.release();
-      this.wiring.unsubscribe();
-      this.wiring = new Subscription();
+      this.unwire();
       this.connected = false;
       this.plainEnded = false;
       const guard = guardFirstRecord(plain, () =>
@@ -251,7 +256,7 @@ export class Connection {
       this.socket = secure;
       const ready$ = this.listen(secure, 'secureConnect');
       // TLS runs over the guard, which does not pass errors on: the plain socket's come from it.
-      this.wiring.add(fromEvent(plain, 'error', (err: Error) => err).subscribe((err) => this.fail(socketError(err))));
+      this.watchTls(fromEvent(plain, 'error', (err: Error) => err).subscribe((err) => this.fail(socketError(err))));
       return ready$;
     });
   }
@@ -279,30 +284,43 @@ export class Connection {
     this.ready = new AsyncSubject<void>();
     this.tls = readyEvent === 'secureConnect';
     const onTlsSession = this.options.onTlsSession;
-    if (this.tls && onTlsSession !== undefined) this.wiring.add(fromEvent(socket, 'session', (session: Buffer) => session).subscribe(onTlsSession));
+    if (this.tls && onTlsSession !== undefined) this.watchTls(fromEvent(socket, 'session', (session: Buffer) => session).subscribe(onTlsSession));
     const { timeout, limits } = this.options;
-    this.wiring.add(
-      socketEvent$(socket, readyEvent)
-        .pipe(within(timeout, this.scheduler, () => readyTimeoutError(readyEvent, timeout)))
-        .subscribe({ next: () => this.onReady(), error: (err: SmtpError) => this.fail(err) }),
-    );
+    const readyWait = socketEvent$(socket, readyEvent)
+      .pipe(within(timeout, this.scheduler, () => readyTimeoutError(readyEvent, timeout)))
+      .subscribe({ next: () => this.onReady(), error: (err: SmtpError) => this.fail(err) });
+    // A socket ready at once (a test's fake) is ready before the assignment: nothing is left to hold.
+    if (!this.connected) this.readyWait = readyWait;
     // As each chunk comes, before it is parsed: the commands its replies may answer (see matchReplies).
     const replies$ = socketData$(socket, () => (this.budget.owed = this.waiting.length)).pipe(
       parseReplies({ ...limits, last: (reply) => this.endsPlainText(reply) }),
       takeUntil(socketClosed$(socket)),
     );
-    this.wiring.add(
-      replies$.pipe(matchReplies(this.waiting, this.budget)).subscribe({
-        next: (answer) => this.answer(answer),
-        error: (err: SmtpError) => this.fail(err),
-        // The socket closed (takeUntil): ESHUTDOWN, made explicit here; after STARTTLS's 220 the plain stream just ends.
-        complete: () => this.plainEnded || this.fail(this.closedError()),
-      }),
-    );
+    this.reading = replies$.pipe(matchReplies(this.waiting, this.budget)).subscribe({
+      next: (answer) => this.answer(answer),
+      error: (err: SmtpError) => this.fail(err),
+      // The socket closed (takeUntil): ESHUTDOWN, made explicit here; after STARTTLS's 220 the plain stream just ends.
+      complete: () => this.plainEnded || this.fail(this.closedError()),
+    });
     return this.ready.asObservable();
   }
 
+  /** Keeps `watch` until the socket changes or the connection ends. */
+  private watchTls(watch: Subscription): void {
+    (this.tlsWatch ??= new Subscription()).add(watch);
+  }
+
+  /** Stops listening to the current socket (the upgrade moves to another; the end to none). */
+  private unwire(): void {
+    this.reading.unsubscribe();
+    this.readyWait.unsubscribe();
+    this.readyWait = Subscription.EMPTY;
+    this.tlsWatch?.unsubscribe();
+    this.tlsWatch = undefined;
+  }
+
   private onReady(): void {
+    this.readyWait = Subscription.EMPTY;
     this.connected = true;
     this.updateBusy();
     this.ready.next();
@@ -358,7 +376,7 @@ export class Connection {
     this.ended = true;
     this.batches.drop();
     this.reason = error;
-    this.wiring.unsubscribe();
+    this.unwire();
     this.clock.update(false, false);
     // A destroyed socket may still report a late write error; nobody is listening for it any more.
     for (const socket of [this.socket, ...this.underlying]) {

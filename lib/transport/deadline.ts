@@ -1,4 +1,4 @@
-import { type MonoTypeOperatorFunction, NEVER, type Observable, type SchedulerLike, type Subscription, defer, throwError, timeout } from 'rxjs';
+import { type MonoTypeOperatorFunction, NEVER, type Observable, type SchedulerLike, type Subscription, throwError, timeout } from 'rxjs';
 import type { SmtpError } from '../errors';
 
 /**
@@ -21,7 +21,8 @@ export function within<T>(ms: number, scheduler: SchedulerLike, error: () => Smt
  * scheduler's clock): so each pipelined command gets the full time, and a server trickling a reply
  * line by line cannot extend it (only a whole reply moves `since`). When the timeout fires and the
  * head has moved meanwhile, it runs on for what is left of the new head's time; otherwise it errors
- * with `error()`. The connection holds one while any command waits, none while idle. Never emits.
+ * with `error()`. Its time is counted from when it is made (subscribe it at once: a
+ * {@link ReplyClock} makes one each time a wait starts, without a `defer` around it). Never emits.
  *
  * @example
  * ```ts
@@ -29,17 +30,22 @@ export function within<T>(ms: number, scheduler: SchedulerLike, error: () => Smt
  * ```
  */
 export function replyDeadline(ms: number, scheduler: SchedulerLike, since: () => number, error: () => SmtpError): Observable<never> {
-  return defer(() => {
-    const left = since() + ms - scheduler.now();
-    return NEVER.pipe(timeout<never, Observable<never>>({ first: Math.max(left, 0), with: () => (since() + ms - scheduler.now() > 0 ? replyDeadline(ms, scheduler, since, error) : throwError(error)), scheduler }));
-  });
+  const left = since() + ms - scheduler.now();
+  return NEVER.pipe(
+    timeout<never, Observable<never>>({
+      first: Math.max(left, 0),
+      with: () => (since() + ms - scheduler.now() > 0 ? replyDeadline(ms, scheduler, since, error) : throwError(error)),
+      scheduler,
+    }),
+  );
 }
 
 /**
  * A connection's reply deadline over time: one {@link replyDeadline} while any command waits, none
  * while none does. A reply only moves the oldest command's start; the running deadline, when it
  * fires, runs on for what is left of the new oldest's time (four replies of a pipelined message
- * would otherwise cost four timers).
+ * would otherwise cost four timers). It is the deadline's observer itself, and makes its `since`
+ * once: a connection arms it a few times a session, and each arm allocates nothing else.
  *
  * @example
  * ```ts
@@ -52,11 +58,12 @@ export class ReplyClock {
   private deadline: Subscription | undefined;
   /** When the oldest waiting command became the oldest, on the scheduler's clock. */
   private headSince = 0;
+  private readonly since = (): number => this.headSince;
 
   constructor(
     private readonly ms: number,
     private readonly scheduler: SchedulerLike,
-    private readonly error: () => SmtpError,
+    private readonly timedOut: () => SmtpError,
     private readonly expired: (error: SmtpError) => void,
   ) {}
 
@@ -66,6 +73,11 @@ export class ReplyClock {
     if (busy === this.busy) return;
     this.busy = busy;
     this.deadline?.unsubscribe();
-    this.deadline = busy ? replyDeadline(this.ms, this.scheduler, () => this.headSince, this.error).subscribe({ error: this.expired }) : undefined;
+    this.deadline = busy ? replyDeadline(this.ms, this.scheduler, this.since, this.timedOut).subscribe(this) : undefined;
+  }
+
+  /** The deadline passed (as the deadline's observer). */
+  error(err: SmtpError): void {
+    this.expired(err);
   }
 }
