@@ -1,8 +1,9 @@
-import { type Observable, EMPTY, concat, concatMap, ignoreElements, of } from 'rxjs';
+import { type Observable, EMPTY, concatMap, ignoreElements } from 'rxjs';
 import { replyError } from '../errors';
 import { parseCapabilities } from './capabilities';
 import type { DialogueContext } from './context';
 import { expectReply } from './expect';
+import { announce } from './sequence';
 import type { Transition } from './transition';
 
 /** RFC 5321 4.1.4: a server that does not know EHLO answers 500 or 502; then HELO is the way in. */
@@ -21,8 +22,8 @@ export function ehlo(ctx: DialogueContext): Observable<Transition> {
   // RFC 2033 4.1: LMTP greets with LHLO and has no HELO to fall back to.
   const lmtp = ctx.options.lmtp;
   const command = `${lmtp ? 'LHLO' : 'EHLO'} ${ctx.clientName}`;
-  return concat(
-    of<Transition>({ status: 'ehlo' }),
+  return announce<Transition>(
+    { status: 'ehlo' },
     ctx.conn.request({ line: command }).pipe(
       concatMap((reply) => {
         if (reply.code === 250) {
@@ -39,8 +40,8 @@ export function ehlo(ctx: DialogueContext): Observable<Transition> {
 /** Sends HELO (RFC 5321 4.1.1.1): the session goes on without extensions. */
 export function helo(ctx: DialogueContext): Observable<Transition> {
   const command = `HELO ${ctx.clientName}`;
-  return concat(
-    of<Transition>({ status: 'helo' }),
+  return announce<Transition>(
+    { status: 'helo' },
     ctx.conn.request({ line: command }).pipe(
       concatMap((reply) => {
         expectReply(reply, [250], command);

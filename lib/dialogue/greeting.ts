@@ -1,6 +1,7 @@
-import { type Observable, concat, ignoreElements, map, of } from 'rxjs';
+import { type Observable, ignoreElements, map } from 'rxjs';
 import type { Connection } from '../transport/connection';
 import { expectReply } from './expect';
+import { announce } from './sequence';
 import type { Transition } from './transition';
 
 /** RFC 5321 4.2: the greeting is 220; 554 refuses service, 421 is a temporary refusal. */
@@ -15,8 +16,8 @@ const GREETING_OK = [220] as const;
  * ```
  */
 export function greeting(conn: Connection): Observable<Transition> {
-  return concat(
-    of<Transition>({ status: 'greeting' }),
+  return announce<Transition>(
+    { status: 'greeting' },
     conn.read().pipe(
       map((reply) => expectReply(reply, GREETING_OK, undefined)),
       ignoreElements(),

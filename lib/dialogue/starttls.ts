@@ -1,8 +1,9 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { type Observable, concat, concatMap, defer, ignoreElements, of } from 'rxjs';
+import { type Observable, concatMap, defer, ignoreElements } from 'rxjs';
 import type { DialogueContext } from './context';
 import { ehlo } from './ehlo';
 import { expectReply } from './expect';
+import { announce, sequence } from './sequence';
 import type { Transition } from './transition';
 
 /**
@@ -17,18 +18,20 @@ import type { Transition } from './transition';
  * ```
  */
 export function starttls(ctx: DialogueContext, tlsOptions: TlsConnectionOptions): Observable<Transition> {
-  return concat(
-    of<Transition>({ status: 'starttls' }),
-    ctx.conn.request({ line: 'STARTTLS', last: true }).pipe(
-      concatMap((reply) => {
-        expectReply(reply, [220], 'STARTTLS');
-        return ctx.conn.upgrade(tlsOptions);
+  return announce<Transition>(
+    { status: 'starttls' },
+    sequence(
+      ctx.conn.request({ line: 'STARTTLS', last: true }).pipe(
+        concatMap((reply) => {
+          expectReply(reply, [220], 'STARTTLS');
+          return ctx.conn.upgrade(tlsOptions);
+        }),
+        ignoreElements(),
+      ),
+      defer(() => {
+        ctx.capabilities = null;
+        return ehlo(ctx);
       }),
-      ignoreElements(),
     ),
-    defer(() => {
-      ctx.capabilities = null;
-      return ehlo(ctx);
-    }),
   );
 }

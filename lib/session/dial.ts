@@ -1,5 +1,5 @@
 import * as tls from 'node:tls';
-import { EMPTY, type Observable, concat, defer, ignoreElements, of } from 'rxjs';
+import { EMPTY, type Observable, defer, ignoreElements } from 'rxjs';
 import type { ServerTarget } from '../address';
 import { defaultClientName } from '../client-name';
 import { authenticate } from '../dialogue/auth/authenticate';
@@ -7,6 +7,7 @@ import type { Credentials } from '../dialogue/auth/mechanism';
 import type { DialogueContext } from '../dialogue/context';
 import { ehlo } from '../dialogue/ehlo';
 import { greeting } from '../dialogue/greeting';
+import { announce, sequence } from '../dialogue/sequence';
 import { starttls } from '../dialogue/starttls';
 import type { TlsInfo, Transition } from '../dialogue/transition';
 import { SmtpError } from '../errors';
@@ -54,21 +55,23 @@ export function dialogue$(
   credentials: Credentials | undefined,
   onContext: (ctx: DialogueContext) => void,
 ): Observable<Transition> {
-  return concat(
-    of<Transition>({ status: 'connecting' }),
-    conn.ready$.pipe(ignoreElements()),
-    greeting(conn),
-    defer(() => {
-      const ctx: DialogueContext = {
-        conn,
-        options,
-        target,
-        clientName: options.clientName ?? defaultClientName(conn.currentSocket.localAddress),
-        capabilities: null,
-      };
-      onContext(ctx);
-      return concat(ehlo(ctx), upgrade(ctx), login(ctx, credentials));
-    }),
+  return announce<Transition>(
+    { status: 'connecting' },
+    sequence(
+      conn.ready$.pipe(ignoreElements()),
+      greeting(conn),
+      defer(() => {
+        const ctx: DialogueContext = {
+          conn,
+          options,
+          target,
+          clientName: options.clientName ?? defaultClientName(conn.currentSocket.localAddress),
+          capabilities: null,
+        };
+        onContext(ctx);
+        return sequence(ehlo(ctx), upgrade(ctx), login(ctx, credentials));
+      }),
+    ),
   );
 }
 

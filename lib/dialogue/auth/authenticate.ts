@@ -1,10 +1,11 @@
-import { type Observable, EMPTY, catchError, concat, concatMap, defer, ignoreElements, of, throwError } from 'rxjs';
+import { type Observable, EMPTY, catchError, concatMap, defer, ignoreElements, of, throwError } from 'rxjs';
 import { SmtpError, replyError } from '../../errors';
 import type { SmtpReply } from '../../reply/reply';
 import { sanitize } from '../../reply/sanitize';
 import type { Connection } from '../../transport/connection';
 import { REDACTED } from '../../transport/transcript';
 import type { DialogueContext } from '../context';
+import { announce } from '../sequence';
 import type { Transition } from '../transition';
 import type { Credentials, SaslClient, SaslMechanism } from './mechanism';
 import { DEFAULT_PREFERENCE, chooseMechanism } from './mechanisms';
@@ -57,8 +58,8 @@ export function authenticate(ctx: DialogueContext, credentials: Credentials): Ob
     const name = mechanism.name;
     const line = initial === null ? `AUTH ${name}` : `AUTH ${name} ${initial.length === 0 ? '=' : initial.toString('base64')}`;
     const redacted = initial === null ? line : `AUTH ${name} ${REDACTED}`;
-    return concat(
-      of<Transition>({ status: 'authenticating', mechanism: name }),
+    return announce<Transition>(
+      { status: 'authenticating', mechanism: name },
       ctx.conn
         .request({ line, redacted, redactReply: true })
         .pipe(concatMap((reply) => answer(ctx.conn, client, `AUTH ${name}`, reply, 1)), ignoreElements()),
