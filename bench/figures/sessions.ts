@@ -40,15 +40,29 @@ export interface SessionsPlan {
  *
  * @example
  * ```ts
- * const runs = await sessions(builds, authSink.port, 500, 3, { dial: { auth: BENCH_AUTH }, reconnect: false });
+ * const runs = await sessions(builds, authSink.port, 500, 3, { dial: { auth: BENCH_AUTH }, reconnect: false }, 3000);
  * ```
  */
-export async function sessions(builds: Builds, port: number, count: number, rounds: number, plan: SessionsPlan): Promise<SessionRuns> {
+export async function sessions(builds: Builds, port: number, count: number, rounds: number, plan: SessionsPlan, warmUp: number): Promise<SessionRuns> {
   const sides = sessionSides(builds, port, count, plan);
-  // Warm-up: every client's code optimised before the first measured round (rx-smtp's first few
-  // hundred sessions are markedly slower than its later ones, nodemailer's less so).
-  await alternate(1, sides);
+  await alternate(warmUpRounds(warmUp, count), sides);
   return alternate(rounds, sides);
+}
+
+/**
+ * Unmeasured rounds of `count` sessions that give each client at least `warmUp` sessions before the
+ * first measured round (at least one round). Code that runs once a session is optimised by V8 only
+ * after thousands of sessions: rx-smtp's rebuilt core, with more and smaller functions than the old
+ * one, ran its sessions 2,500 to 3,000 at 0.6x to 0.8x of its later rate (bench/README.md), so a
+ * shorter warm-up measured V8's compiler rather than the client.
+ *
+ * @example
+ * ```ts
+ * await alternate(warmUpRounds(3000, 500), sides); // 6 rounds
+ * ```
+ */
+export function warmUpRounds(warmUp: number, count: number): number {
+  return Math.max(1, Math.ceil(warmUp / count));
 }
 
 /**

@@ -4,7 +4,7 @@ import { BENCH_AUTH } from '../peers';
 import { type Contestant, alternate } from '../rounds';
 import type { Builds } from '../rx';
 import type { ChildSink } from '../servers';
-import { type SessionRuns, sessionSides } from './sessions';
+import { type SessionRuns, sessionSides, warmUpRounds } from './sessions';
 
 /**
  * Sessions per second with STARTTLS, and how many of each side's TLS handshakes the server saw
@@ -12,7 +12,7 @@ import { type SessionRuns, sessionSides } from './sessions';
  *
  * @example
  * ```ts
- * const { rx, nodemailer, tls } = await tlsSessions(builds, sink, 300, 5);
+ * const { rx, nodemailer, tls } = await tlsSessions(builds, sink, 300, 5, 3000);
  * console.log(`${tls.rx!.resumed} of ${tls.rx!.handshakes} resumed`);
  * ```
  */
@@ -45,10 +45,10 @@ const TEST_CA = path.join(__dirname, '..', '..', 'test', 'fixtures', 'certs', 'c
  *
  * @example
  * ```ts
- * const runs = await tlsSessions(builds, await startChildSink(['--pipelining', '--auth', '--starttls']), 300, 5);
+ * const runs = await tlsSessions(builds, await startChildSink(['--pipelining', '--auth', '--starttls']), 300, 5, 3000);
  * ```
  */
-export async function tlsSessions(builds: Builds, sink: ChildSink, count: number, rounds: number): Promise<TlsSessionRuns> {
+export async function tlsSessions(builds: Builds, sink: ChildSink, count: number, rounds: number, warmUp: number): Promise<TlsSessionRuns> {
   const dial = { auth: BENCH_AUTH, ca: readFileSync(TEST_CA) };
   const plain = sessionSides(builds, sink.port, count, { dial, reconnect: true });
   const tls: Record<string, Handshakes> = {};
@@ -70,7 +70,7 @@ export async function tlsSessions(builds: Builds, sink: ChildSink, count: number
     nodemailer: counted('nodemailer', plain.nodemailer),
   };
   // Warm-up: as for the plain sessions, every client optimised before the first measured round.
-  await alternate(1, sides);
+  await alternate(warmUpRounds(warmUp, count), sides);
   measuring = true;
   return { ...(await alternate(rounds, sides)), tls };
 }

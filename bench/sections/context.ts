@@ -19,6 +19,11 @@ export interface Sizes {
   sessions: number;
   sessionRounds: number;
   tlsSessions: number;
+  /**
+   * Sessions each client makes, unmeasured, before the first measured round of the sessions and
+   * TLS sessions figures: V8 optimises code that runs once a session only after thousands of them.
+   */
+  sessionWarmUp: number;
   idleSessions: number;
   parserMegabytes: number;
   parserRounds: number;

@@ -19,9 +19,9 @@ export const sessionsSection: Section = {
   name: 'sessions',
   async rows({ builds, sizes, runs, log }: Context): Promise<Row[]> {
     const auth = await startChildSink(['--pipelining', '--auth'], 'mini-sink with AUTH PLAIN (child process)');
-    log(`sessions: ${sizes.sessionRounds} rounds of ${sizes.sessions} connect+EHLO+AUTH PLAIN+QUIT against ${auth.kind}`);
+    log(`sessions: ${sizes.sessionRounds} rounds of ${sizes.sessions} connect+EHLO+AUTH PLAIN+QUIT against ${auth.kind}, after ${sizes.sessionWarmUp} unmeasured`);
     try {
-      const s = await sessions(builds, auth.port, sizes.sessions, sizes.sessionRounds, { dial: { auth: BENCH_AUTH }, reconnect: false });
+      const s = await sessions(builds, auth.port, sizes.sessions, sizes.sessionRounds, { dial: { auth: BENCH_AUTH }, reconnect: false }, sizes.sessionWarmUp);
       runs.sessions = s;
       return [rateRow('connect+EHLO+AUTH PLAIN+QUIT sessions/s', s, s.nodemailer, { unit: '/s', target: '>= 1.5x', targetRatio: 1.5 })];
     } finally {
@@ -43,9 +43,9 @@ export const tlsSection: Section = {
   name: 'tls',
   async rows({ builds, sizes, runs, log }: Context): Promise<Row[]> {
     const sink = await startChildSink(['--pipelining', '--auth', '--starttls'], 'mini-sink with STARTTLS and AUTH PLAIN (child process)');
-    log(`TLS sessions: ${sizes.sessionRounds} rounds of ${sizes.tlsSessions} connect+STARTTLS+AUTH PLAIN+QUIT against ${sink.kind}`);
+    log(`TLS sessions: ${sizes.sessionRounds} rounds of ${sizes.tlsSessions} connect+STARTTLS+AUTH PLAIN+QUIT against ${sink.kind}, after ${sizes.sessionWarmUp} unmeasured`);
     try {
-      const s = await tlsSessions(builds, sink, sizes.tlsSessions, sizes.sessionRounds);
+      const s = await tlsSessions(builds, sink, sizes.tlsSessions, sizes.sessionRounds, sizes.sessionWarmUp);
       runs.tlsSessions = s;
       const resumed = (side: string): string => share(s.tls[side]);
       return [
