@@ -31,7 +31,12 @@ export interface SessionOptions {
   authMechanisms?: readonly string[];
   /** TLS mode; default `'starttls'`, or `'implicit'` for `smtps://` URLs and port 465. */
   tls?: TlsMode;
-  /** Passed to `tls.connect` (ca, cert, key, minVersion, servername, rejectUnauthorized, ...). */
+  /**
+   * Passed to `tls.connect` (ca, cert, key, minVersion, servername, rejectUnauthorized, ...). Read
+   * at the first TLS connection: the TLS context made from this object is reused by every later
+   * connection given the same object (a session's reconnects, a pool's connections), so change
+   * settings by passing a new object, not by changing this one.
+   */
   tlsOptions?: TlsConnectionOptions;
   /** Allow AUTH over a connection without TLS. Default false: credentials never travel in clear text. */
   allowInsecureAuth?: boolean;
@@ -184,6 +189,9 @@ const CHECKS: Record<keyof SessionOptions, Checker> = {
   },
 };
 
+/** The `tlsOptions` of sessions given none: one object, so that they share one TLS context. */
+const NO_TLS_OPTIONS: TlsConnectionOptions = Object.freeze({});
+
 /**
  * Checks and completes {@link SessionOptions}; throws an `EINVAL` {@link SmtpError} for an unknown key
  * or a bad value.
@@ -200,7 +208,7 @@ export function resolveOptions(options: SessionOptions = {}): ResolvedOptions {
     clientName: options.clientName,
     authMechanisms: options.authMechanisms?.map((m) => m.toUpperCase()),
     tls: options.tls,
-    tlsOptions: options.tlsOptions ?? {},
+    tlsOptions: options.tlsOptions ?? NO_TLS_OPTIONS,
     allowInsecureAuth: options.allowInsecureAuth ?? false,
     chunking: options.chunking ?? true,
     lmtp: options.lmtp ?? false,

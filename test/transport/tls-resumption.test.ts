@@ -1,4 +1,7 @@
+// The module object itself (not an import namespace), so that sinon can watch createSecureContext.
+import tls = require('node:tls');
 import { expect } from 'chai';
+import * as sinon from 'sinon';
 import { lastValueFrom, toArray } from 'rxjs';
 import { createPool } from '../../lib/pool';
 import { type SmtpSession, createSession } from '../../lib/session';
@@ -92,6 +95,54 @@ describe('transport/TLS session resumption', () => {
     expect(outcomes.every((o) => o.ok)).to.equal(true);
     expect(server!.tlsSessions.map((s) => s.resumed)).to.deep.equal([false, true, true]);
     void resumed;
+  });
+
+  describe('the TLS context', () => {
+    afterEach(() => sinon.restore());
+
+    it('is made once per tlsOptions object: reconnects use it again, another object gets its own', async () => {
+      const { port } = await start();
+      const made = sinon.spy(tls, 'createSecureContext');
+      const tlsOptions = { ca: CA };
+      session = createSession({ tlsOptions });
+      for (let i = 0; i < 3; i++) await resumedOn(session, port);
+      expect(made.callCount).to.equal(1);
+      expect(made.firstCall.args[0]).to.equal(tlsOptions);
+      session.dispose();
+      session = createSession({ tlsOptions });
+      await resumedOn(session, port);
+      expect(made.callCount, 'the same object, another session').to.equal(1);
+      session.dispose();
+      session = createSession({ tlsOptions: { ca: CA } });
+      expect(await resumedOn(session, port), 'a new object: its own context, still verified').to.equal(false);
+      expect(made.callCount).to.equal(2);
+    });
+
+    it("is shared by a pool's connections", async () => {
+      const { port } = await start();
+      const made = sinon.spy(tls, 'createSecureContext');
+      const pool = createPool({ server: { host: 'localhost', port }, tlsOptions: { ca: CA }, maxConnections: 1, maxMessagesPerConnection: 1, idleTimeout: 50 });
+      const outcomes = await lastValueFrom(pool.sendAll([numbered(0), numbered(1), numbered(2)]).pipe(toArray()));
+      await lastValueFrom(pool.close(), { defaultValue: undefined });
+      expect(outcomes.every((o) => o.ok)).to.equal(true);
+      expect(server!.tlsSessions).to.have.length(3);
+      expect(made.callCount).to.equal(1);
+    });
+
+    it("is the caller's own when tlsOptions bring a secureContext, and verification still applies", async () => {
+      const { port } = await start();
+      const made = sinon.spy(tls, 'createSecureContext');
+      const secureContext = tls.createSecureContext({ ca: CA });
+      made.resetHistory();
+      session = createSession({ tlsOptions: { secureContext } });
+      expect(await resumedOn(session, port)).to.equal(false);
+      expect(made.callCount).to.equal(0);
+      session.dispose();
+      // A context that trusts nothing of this server's: the handshake fails as without the cache.
+      session = createSession({ tlsOptions: { secureContext: tls.createSecureContext({}) } });
+      const error = await lastValueFrom(session.connect({ host: 'localhost', port })).catch((e: unknown) => e);
+      expect((error as { code?: string }).code).to.be.oneOf(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
+    });
   });
 
   it('bounds the cache: the least recently used server goes first', () => {
