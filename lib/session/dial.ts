@@ -25,14 +25,15 @@ import { TlsSessionCache } from '../transport/tls-sessions';
  * ```
  */
 export function openConnection(target: ServerTarget, options: ResolvedOptions, sinks: ConnectionOptions['sinks']): Connection {
-  const implicit = tlsMode(options, target) === 'implicit';
-  const { socket, readyEvent } = options.transport.open(target, implicit ? tlsOptionsFor(options, target) : undefined);
+  const mode = tlsMode(options, target);
+  const { socket, readyEvent } = options.transport.open(target, mode === 'implicit' ? tlsOptionsFor(options, target) : undefined);
   return new Connection(socket, readyEvent, {
     timeout: options.timeout,
     limits: options.limits,
     scheduler: options.scheduler,
     transport: options.transport,
-    onTlsSession: (session) => options.tlsSessions.set(sessionKeyOf(options, target), session),
+    // A plain connection (thousands may sit idle) holds no listener for TLS sessions.
+    ...(mode !== 'none' && { onTlsSession: (session: Buffer) => options.tlsSessions.set(sessionKeyOf(options, target), session) }),
     ...(sinks && { sinks }),
   });
 }

@@ -8,7 +8,6 @@ import {
   Subscription,
   catchError,
   concat,
-  concatWith,
   defer,
   finalize,
   ignoreElements,
@@ -31,7 +30,7 @@ import { SmtpError, asSmtpError, isInSync } from '../errors';
 import type { Mail, SendOutcome, SendResult } from '../mail/mail';
 import { type ResolvedOptions, type SessionOptions, resolveOptions } from '../options';
 import type { SmtpReply } from '../reply/reply';
-import type { TransferContext } from '../send/context';
+import type { TransferContext, TransferSettings } from '../send/context';
 import { CallLedger } from '../send/ledger';
 import { mailInputOf } from '../send/mail-input';
 import { resultOf } from '../send/outcome';
@@ -40,6 +39,7 @@ import { SendWindow } from '../send/window';
 import { Connection } from '../transport/connection';
 import type { TranscriptLine } from '../transport/transcript';
 import type { Transport } from '../transport/transport';
+import { sequence } from '../dialogue/sequence';
 import { dialogue$, openConnection, tlsInfo } from './dial';
 import { keepAlive$ } from './keep-alive';
 import { type QueueEntry, SessionQueue } from './queue';
@@ -96,6 +96,9 @@ export class Session implements SmtpSession {
   private conn: Connection | undefined;
   private server: { host: string; port: number } | undefined;
   private ctx: DialogueContext | undefined;
+  /** How this connection sends, from its capabilities and the options; set once connected. */
+  private settings: TransferSettings | undefined;
+  /** Made when the first mail is sent on the connection (see {@link transferOn}). */
   private transfer: TransferContext | undefined;
   private readonly queue = new SessionQueue();
   /** The queue being worked through, while it has calls; ends with the connection. */
@@ -266,9 +269,10 @@ export class Session implements SmtpSession {
       const sinks = { replies: this.replySubject, transcript: this.transcriptSubject, failure: (e: SmtpError) => this.connectionFailed(conn, e) };
       const conn = openConnection(target, this.options, sinks);
       this.adopt(conn, target);
-      return dialogue$(conn, target, this.options, credentials, (ctx) => (this.ctx = ctx)).pipe(
-        map((step: Transition) => this.transition(step)),
-        concatWith(defer(() => of(this.established(conn)))),
+      return sequence(
+        dialogue$(conn, target, this.options, credentials, (ctx) => (this.ctx = ctx)).pipe(map((step: Transition) => this.transition(step))),
+        defer(() => of(this.established(conn))),
+      ).pipe(
         catchError((err: unknown) => {
           const error = asSmtpError(err);
           return concat(this.closeAfterFailure(conn, error), throwError(() => error));
@@ -290,6 +294,7 @@ export class Session implements SmtpSession {
     this.conn = conn;
     this.server = { host: target.host, port: target.port };
     this.ctx = undefined;
+    this.settings = undefined;
     this.transfer = undefined;
     this.quitting = false;
     this.gone = false;
@@ -300,16 +305,7 @@ export class Session implements SmtpSession {
     const caps = this.capabilities ?? new Map<string, string>();
     const pipelining = caps.has('PIPELINING') ? this.options.pipelining : 'off';
     const chunking = this.options.chunking && caps.has('CHUNKING');
-    this.transfer = {
-      conn,
-      capabilities: caps,
-      settings: { pipelining, chunking, lmtp: this.options.lmtp },
-      source: this.queue,
-      window: chunking ? new SendWindow(this.options.window.mails, this.options.window.bytes) : undefined,
-      unansweredEndOfData: 0,
-      transactions: 0,
-      downgrade: () => this.downgrade(),
-    };
+    this.settings = { pipelining, chunking, lmtp: this.options.lmtp };
     const state = this.transition({ status: 'connected' });
     this.queue.onChange = () => this.queueChanged(conn);
     this.keepAliveWatch = this.keepAlive();
@@ -340,16 +336,34 @@ export class Session implements SmtpSession {
   private drain$(): Observable<never> {
     return defer(() => {
       const head = this.queue.head;
-      if (head === undefined || this.transfer === undefined) return EMPTY;
-      if (head.kind === 'command') return concat(head.run$.pipe(ignoreElements()), this.drain$());
-      return concat(transfer$(this.transfer), this.drain$());
+      const conn = this.conn;
+      if (head === undefined || this.settings === undefined || conn === undefined) return EMPTY;
+      if (head.kind === 'command') return sequence(head.run$.pipe(ignoreElements()), this.drain$());
+      return sequence(transfer$((this.transfer ??= this.transferOn(conn, this.settings))), this.drain$());
     });
+  }
+
+  /**
+   * What the transaction strategies share on `conn`: made with the first mail, not at the connect,
+   * so that a session that never sends (one of thousands kept idle) holds none of it.
+   */
+  private transferOn(conn: Connection, settings: TransferSettings): TransferContext {
+    return {
+      conn,
+      capabilities: this.capabilities ?? new Map<string, string>(),
+      settings,
+      source: this.queue,
+      window: settings.chunking ? new SendWindow(this.options.window.mails, this.options.window.bytes) : undefined,
+      unansweredEndOfData: 0,
+      transactions: 0,
+      downgrade: () => this.downgrade(),
+    };
   }
 
   /** RFC 2920 refused behind an end of data: this connection waits for each end-of-data reply from now on. */
   private downgrade(): void {
-    if (this.transfer === undefined || this.transfer.settings.pipelining !== 'across-mails') return;
-    this.transfer.settings.pipelining = 'within-mail';
+    if (this.settings === undefined || this.settings.pipelining !== 'across-mails') return;
+    this.settings.pipelining = 'within-mail';
     this.transition({ status: this.state.status });
   }
 
@@ -384,6 +398,7 @@ export class Session implements SmtpSession {
   private close(error: SmtpError | undefined, callsEndWith = error): void {
     this.work.unsubscribe();
     this.keepAliveWatch.unsubscribe();
+    this.settings = undefined;
     this.transfer = undefined;
     // Closed first, so that a caller who hears of the end and tries again sees a closed session.
     this.gone = true;
@@ -400,7 +415,7 @@ export class Session implements SmtpSession {
     const mechanism = step.mechanism ?? (step.status === 'closed' ? undefined : previous.mechanism);
     if (mechanism !== undefined && step.status !== 'connecting') state.mechanism = mechanism;
     if (secure) state.tls = tlsInfo(this.conn!.currentSocket as tls.TLSSocket);
-    if (this.transfer !== undefined && step.status !== 'closed') state.pipelining = this.transfer.settings.pipelining;
+    if (this.settings !== undefined && step.status !== 'closed') state.pipelining = this.settings.pipelining;
     if (error !== undefined) state.error = error;
     if (!this.disposed || step.status === 'closed') this.stateSubject.next(state);
     return state;

@@ -2,6 +2,7 @@ import type * as tls from 'node:tls';
 import {
   AsyncSubject,
   Observable,
+  type Observer,
   type SchedulerLike,
   Subject,
   Subscription,
@@ -17,10 +18,10 @@ import {
 import { SmtpError, socketError } from '../errors';
 import { parseReplies } from '../reply/parse-replies';
 import type { SmtpReply } from '../reply/reply';
-import { readyTimeoutError, replyTimeoutError, shutdownError, stalledError } from './connection-errors';
+import { readyTimeoutError, shutdownError, stalledError } from './connection-errors';
 import type { ConnectionOptions } from './connection-options';
 import { ReplyClock, within } from './deadline';
-import { type Answer, type ReplyBudget, matchReplies } from './match-replies';
+import { type Answer, matchReplies } from './match-replies';
 import { guardFirstRecord } from './record-guard';
 import type { ReadyEvent, SmtpSocket } from './socket';
 import { socketClosed$, socketData$, socketEvent$ } from './socket-events';
@@ -68,7 +69,6 @@ export class Connection {
   /** Sockets under the current one (the plain socket under TLS), destroyed with it. */
   private readonly underlying: SmtpSocket[] = [];
   private readonly waiting = new WaiterQueue();
-  private readonly budget: ReplyBudget = { owed: 0 };
   /** The oldest waiting command's deadline (see {@link ReplyClock}). */
   private readonly clock: ReplyClock;
   private readonly scheduler: SchedulerLike;
@@ -99,7 +99,7 @@ export class Connection {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.replies$ = options.sinks?.replies ?? new Subject<SmtpReply>();
     this.transcript$ = options.sinks?.transcript ?? new Subject<TranscriptLine>();
-    this.clock = new ReplyClock(options.timeout, this.scheduler, () => replyTimeoutError(this.waiting.oldest?.command, options.timeout), (err) => this.fail(err));
+    this.clock = new ReplyClock(options.timeout, this.scheduler, this.waiting, this);
     this.ready$ = this.listen(socket, readyEvent);
   }
 
@@ -292,16 +292,11 @@ export class Connection {
     // A socket ready at once (a test's fake) is ready before the assignment: nothing is left to hold.
     if (!this.connected) this.readyWait = readyWait;
     // As each chunk comes, before it is parsed: the commands its replies may answer (see matchReplies).
-    const replies$ = socketData$(socket, () => (this.budget.owed = this.waiting.length)).pipe(
+    const replies$ = socketData$(socket, this.waiting).pipe(
       parseReplies({ ...limits, last: (reply) => this.endsPlainText(reply) }),
       takeUntil(socketClosed$(socket)),
     );
-    this.reading = replies$.pipe(matchReplies(this.waiting, this.budget)).subscribe({
-      next: (answer) => this.answer(answer),
-      error: (err: SmtpError) => this.fail(err),
-      // The socket closed (takeUntil): ESHUTDOWN, made explicit here; after STARTTLS's 220 the plain stream just ends.
-      complete: () => this.plainEnded || this.fail(this.closedError()),
-    });
+    this.reading = replies$.pipe(matchReplies(this.waiting, this.waiting)).subscribe(new Reading(this));
     return this.ready.asObservable();
   }
 
@@ -329,7 +324,7 @@ export class Connection {
 
   /** RFC 3207 4: the 220 to STARTTLS is the last plain-text reply; nothing may follow it in clear. */
   private endsPlainText(reply: SmtpReply): boolean {
-    const ends = reply.code === 220 && this.budget.owed > 0 && this.waiting.oldest?.last === true;
+    const ends = reply.code === 220 && this.waiting.owed > 0 && this.waiting.oldest?.last === true;
     if (ends) this.plainEnded = true;
     return ends;
   }
@@ -339,7 +334,8 @@ export class Connection {
     this.updateBusy();
   }
 
-  private answer({ reply, waiter }: Answer): void {
+  /** A reply came, and the command it answers (see {@link Reading}). */
+  answered({ reply, waiter }: Answer): void {
     logTranscript(this.transcript$, 'server', reply, waiter?.redactReply === true);
     this.replies$.next(reply);
     if (waiter === undefined) return; // the reply stream errors right after
@@ -371,6 +367,14 @@ export class Connection {
     return this.batches.leftCheck();
   }
 
+  /**
+   * The reply stream ended: the socket closed (takeUntil), so `ESHUTDOWN`, made explicit here;
+   * after STARTTLS's 220 the plain stream just ends (see {@link Reading}).
+   */
+  readEnded(): void {
+    if (!this.plainEnded) this.fail(this.closedError());
+  }
+
   private end(error: SmtpError | undefined, failed: boolean): void {
     if (this.ended) return;
     this.ended = true;
@@ -400,3 +404,23 @@ export class Connection {
 }
 
 function ignore(): void {}
+
+/**
+ * The observer of a connection's reply stream: a class rather than three closures, since a
+ * connection holds it for as long as it lives, thousands of them idle at once.
+ */
+class Reading implements Observer<Answer> {
+  constructor(private readonly conn: Connection) {}
+
+  next(answer: Answer): void {
+    this.conn.answered(answer);
+  }
+
+  error(err: SmtpError): void {
+    this.conn.fail(err);
+  }
+
+  complete(): void {
+    this.conn.readEnded();
+  }
+}

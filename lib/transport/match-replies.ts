@@ -2,20 +2,14 @@ import { Observable, type Observer, type OperatorFunction, type Subscriber } fro
 import { SmtpError, replyError } from '../errors';
 import { type SmtpReply, formatReply } from '../reply/reply';
 import { sanitize } from '../reply/sanitize';
-import type { Waiter, WaiterQueue } from './waiters';
+import type { ReplyBudget, Waiter, WaiterQueue } from './waiters';
+
+export type { ReplyBudget } from './waiters';
 
 /** A reply and the command it answers; `waiter` is undefined for a reply to nothing (the stream then errors). */
 export interface Answer {
   readonly reply: SmtpReply;
   readonly waiter: Waiter | undefined;
-}
-
-/**
- * How many of the waiting commands the bytes being parsed may answer: those written before the
- * chunk arrived. The connection sets `owed` as each chunk comes in, before it is parsed.
- */
-export interface ReplyBudget {
-  owed: number;
 }
 
 /**

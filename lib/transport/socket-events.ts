@@ -3,9 +3,21 @@ import { socketError } from '../errors';
 import type { SmtpSocket } from './socket';
 
 /**
+ * Told of each chunk a {@link socketData$} reads, before the chunk is emitted.
+ *
+ * @example
+ * ```ts
+ * const watcher: ChunkWatcher = { chunkArrived: () => (owed = waiting.length) };
+ * ```
+ */
+export interface ChunkWatcher {
+  chunkArrived(): void;
+}
+
+/**
  * A socket's bytes as an Observable: every chunk it reads, erroring with the socket's own error
  * (as an `SmtpError` keeping its code, e.g. `ECONNRESET`). It never completes: the end of the
- * socket is {@link socketClosed$}, which a reader puts in `takeUntil`. `onChunk` is told of each
+ * socket is {@link socketClosed$}, which a reader puts in `takeUntil`. `watcher` is told of each
  * chunk before it is emitted. One subscriber and two listeners, no more: a connection holds it for
  * as long as it lives, thousands of them idle at once.
  *
@@ -14,10 +26,10 @@ import type { SmtpSocket } from './socket';
  * socketData$(socket).pipe(parseReplies(), takeUntil(socketClosed$(socket))).subscribe(console.log);
  * ```
  */
-export function socketData$(socket: SmtpSocket, onChunk?: () => void): Observable<Buffer> {
+export function socketData$(socket: SmtpSocket, watcher?: ChunkWatcher): Observable<Buffer> {
   return new Observable<Buffer>((subscriber) => {
     const onData = (chunk: Buffer): void => {
-      onChunk?.();
+      watcher?.chunkArrived();
       subscriber.next(chunk);
     };
     const onError = (err: Error): void => subscriber.error(socketError(err));

@@ -1,4 +1,5 @@
 import type { SmtpReply } from '../reply/reply';
+import type { ChunkWatcher } from './socket-events';
 
 /**
  * Where the replies to a request go: the request's subscriber, or a collector gathering a group's
@@ -36,6 +37,14 @@ export interface Waiter {
   readonly final: boolean;
 }
 
+/**
+ * How many of the waiting commands the bytes being parsed may answer: those written before the
+ * chunk arrived. The {@link WaiterQueue} is its own: it sets `owed` as each chunk comes in, before it is parsed.
+ */
+export interface ReplyBudget {
+  owed: number;
+}
+
 /** Answered slots at the front worth copying the rest to drop them (a CHUNKING window holds hundreds). */
 const COMPACT_AFTER = 256;
 
@@ -50,9 +59,16 @@ const COMPACT_AFTER = 256;
  * const oldest = queue.shift();
  * ```
  */
-export class WaiterQueue {
+export class WaiterQueue implements ReplyBudget, ChunkWatcher {
   private items: Waiter[] = [];
   private head = 0;
+  /** The waiters the bytes being parsed may answer: those written before their chunk came ({@link ReplyBudget}). */
+  owed = 0;
+
+  /** A chunk came: its replies may answer the commands waiting now, not those their handling writes. */
+  chunkArrived(): void {
+    this.owed = this.length;
+  }
 
   get length(): number {
     return this.items.length - this.head;
