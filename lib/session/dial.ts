@@ -170,6 +170,22 @@ function login(ctx: DialogueContext, credentials: Credentials | undefined): Obse
  * ```
  */
 export function tlsInfo(socket: tls.TLSSocket): TlsInfo {
+  let info = tlsInfos.get(socket);
+  if (info === undefined) {
+    info = Object.freeze(readTlsInfo(socket));
+    tlsInfos.set(socket, info);
+  }
+  return info;
+}
+
+/**
+ * What {@link tlsInfo} read of each socket: the handshake is done and its outcome fixed, and a state
+ * carries it at every transition after STARTTLS (the peer certificate is decoded into an object at
+ * each `getPeerCertificate()`).
+ */
+const tlsInfos = new WeakMap<tls.TLSSocket, TlsInfo>();
+
+function readTlsInfo(socket: tls.TLSSocket): TlsInfo {
   const subject = peerSubject(socket);
   const cipher = socket.getCipher()?.name ?? 'unknown';
   return { protocol: socket.getProtocol(), cipher, authorized: socket.authorized, resumed: socket.isSessionReused(), ...(subject !== undefined && { subject }) };
