@@ -35,3 +35,19 @@ export function readyTimeoutError(readyEvent: ReadyEvent, ms: number): SmtpError
 export function stalledError(ms: number): SmtpError {
   return new SmtpError('ETIMEDOUT', `the server read nothing for ${ms} ms`);
 }
+
+/**
+ * OpenSSL's words for bytes that are no TLS record: a record header of text (its version bytes are
+ * not 3.x), or text that reads as a plain-HTTP request.
+ */
+const NOT_A_RECORD: ReadonlySet<string> = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_HTTP_REQUEST', 'ERR_SSL_PACKET_LENGTH_TOO_LONG']);
+
+/**
+ * A failure during the handshake after STARTTLS, as the client reports it: where TLS found no
+ * record in what the server sent, the server (or someone on the path) wrote text after the 220 —
+ * response injection — so `ESERVERSYNC`, with the TLS error as its cause; any other error as it is.
+ */
+export function upgradeError(error: SmtpError): SmtpError {
+  if (!NOT_A_RECORD.has(error.code)) return error;
+  return new SmtpError('ESERVERSYNC', 'bytes that are not TLS after the reply to STARTTLS: response injection refused', { cause: error.cause });
+}

@@ -15,14 +15,13 @@ import {
   throwError,
   throwIfEmpty,
 } from 'rxjs';
-import { SmtpError, socketError } from '../errors';
+import { SmtpError } from '../errors';
 import { parseReplies } from '../reply/parse-replies';
 import type { SmtpReply } from '../reply/reply';
-import { readyTimeoutError, shutdownError, stalledError } from './connection-errors';
+import { readyTimeoutError, shutdownError, stalledError, upgradeError } from './connection-errors';
 import type { ConnectionOptions } from './connection-options';
 import { ReplyClock, within } from './deadline';
 import { type Answer, matchReplies } from './match-replies';
-import { guardFirstRecord } from './record-guard';
 import type { ReadyEvent, SmtpSocket } from './socket';
 import { socketClosed$, socketData$, socketEvent$ } from './socket-events';
 import type { TranscriptLine } from './transcript';
@@ -76,8 +75,8 @@ export class Connection {
   private reading = Subscription.EMPTY;
   /** The current socket's ready event within the timeout; over once it came. */
   private readyWait = Subscription.EMPTY;
-  /** What only a TLS connection listens to (session tickets, the plain socket's errors): made when needed. */
-  private tlsWatch: Subscription | undefined;
+  /** The TLS socket's new sessions (tickets) going to `onTlsSession`, when the connection keeps them. */
+  private tlsWatch = Subscription.EMPTY;
   /** Completes when the current socket is ready; made afresh for the TLS socket of an upgrade. */
   private ready!: AsyncSubject<void>;
   private connected = false;
@@ -87,6 +86,8 @@ export class Connection {
   private readonly batches = new TickBatches();
   /** The 220 to STARTTLS came: the plain reply stream ends with it, and its end is no shutdown. */
   private plainEnded = false;
+  /** The TLS handshake after STARTTLS is under way: a failure to read a record is injected text. */
+  private upgrading = false;
   /** Why the connection ended: what every later request gets too. */
   private reason: SmtpError | undefined;
 
@@ -238,8 +239,10 @@ export class Connection {
   /**
    * Starts TLS on the current socket (after STARTTLS's 220) and completes when the handshake is done.
    * Replies are read afresh on the TLS socket: nothing read before the handshake is read after it.
-   * A first server byte that does not open a TLS record is injected text: `ESERVERSYNC`, whether it
-   * came in the 220's packet or a later one. The handshake is bounded by the timeout.
+   * Text after the 220 is injected (RFC 3207 5): in the 220's packet the reply stream refuses it
+   * (see {@link endsPlainText}); in a later one it reaches TLS, which reads no record in it, and the
+   * handshake's failure is `ESERVERSYNC` (see {@link upgradeError}). The handshake is bounded by the
+   * timeout. TLS runs natively on the socket's handle: no JavaScript stream sits between them.
    */
   upgrade(tlsOptions: tls.ConnectionOptions): Observable<void> {
     return defer(() => {
@@ -248,16 +251,11 @@ export class Connection {
       this.unwire();
       this.connected = false;
       this.plainEnded = false;
-      const guard = guardFirstRecord(plain, () =>
-        this.fail(new SmtpError('ESERVERSYNC', 'bytes that are not TLS after the reply to STARTTLS: response injection refused')),
-      );
-      const secure = (this.options.transport ?? nodeTransport).upgrade(guard, tlsOptions);
+      this.upgrading = true;
+      const secure = (this.options.transport ?? nodeTransport).upgrade(plain, tlsOptions);
       this.underlying.push(plain);
       this.socket = secure;
-      const ready$ = this.listen(secure, 'secureConnect');
-      // TLS runs over the guard, which does not pass errors on: the plain socket's come from it.
-      this.watchTls(fromEvent(plain, 'error', (err: Error) => err).subscribe((err) => this.fail(socketError(err))));
-      return ready$;
+      return this.listen(secure, 'secureConnect');
     });
   }
 
@@ -268,7 +266,7 @@ export class Connection {
 
   /** Ends the connection with a fatal error: waiting commands and the owner's failure handler receive it. */
   fail(error: SmtpError): void {
-    this.end(error, true);
+    this.end(this.upgrading ? upgradeError(error) : error, true);
   }
 
   /** Why the connection ended (or would, if it ended now): its error, or `ESHUTDOWN` naming the oldest waiting command. */
@@ -284,7 +282,7 @@ export class Connection {
     this.ready = new AsyncSubject<void>();
     this.tls = readyEvent === 'secureConnect';
     const onTlsSession = this.options.onTlsSession;
-    if (this.tls && onTlsSession !== undefined) this.watchTls(fromEvent(socket, 'session', (session: Buffer) => session).subscribe(onTlsSession));
+    if (this.tls && onTlsSession !== undefined) this.tlsWatch = fromEvent(socket, 'session', (session: Buffer) => session).subscribe(onTlsSession);
     const { timeout, limits } = this.options;
     const readyWait = socketEvent$(socket, readyEvent)
       .pipe(within(timeout, this.scheduler, () => readyTimeoutError(readyEvent, timeout)))
@@ -300,22 +298,18 @@ export class Connection {
     return this.ready.asObservable();
   }
 
-  /** Keeps `watch` until the socket changes or the connection ends. */
-  private watchTls(watch: Subscription): void {
-    (this.tlsWatch ??= new Subscription()).add(watch);
-  }
-
   /** Stops listening to the current socket (the upgrade moves to another; the end to none). */
   private unwire(): void {
     this.reading.unsubscribe();
     this.readyWait.unsubscribe();
     this.readyWait = Subscription.EMPTY;
-    this.tlsWatch?.unsubscribe();
-    this.tlsWatch = undefined;
+    this.tlsWatch.unsubscribe();
+    this.tlsWatch = Subscription.EMPTY;
   }
 
   private onReady(): void {
     this.readyWait = Subscription.EMPTY;
+    this.upgrading = false;
     this.connected = true;
     this.updateBusy();
     this.ready.next();

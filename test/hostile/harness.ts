@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type * as net from 'node:net';
+import type * as tls from 'node:tls';
 import { expect } from 'chai';
 import { type Observable } from 'rxjs';
 import * as sinon from 'sinon';
@@ -31,6 +32,9 @@ interface TrackedSocket {
 /** Every socket the client made while tracking was on, in order. */
 const clientSockets: TrackedSocket[] = [];
 
+/** The tracked sockets that have emitted 'close' (seen without a listener, which would count). */
+const closeEmitted = new WeakSet<net.Socket>();
+
 function countListeners(socket: net.Socket): Record<string, number> {
   return Object.fromEntries(WATCHED_EVENTS.map((event) => [event, socket.listenerCount(event)]));
 }
@@ -41,10 +45,26 @@ function trackClientSockets(): () => void {
   const secureConnect = tlsModule.connect;
   const track = <T extends net.Socket>(socket: T): T => {
     clientSockets.push({ socket, baseline: countListeners(socket) });
+    const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+    socket.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+      if (event === 'close') closeEmitted.add(socket);
+      return emit(event, ...args);
+    }) as T['emit'];
     return socket;
   };
   netModule.connect = ((...args: Parameters<typeof connect>) => track(connect(...args))) as typeof connect;
-  tlsModule.connect = ((...args: Parameters<typeof secureConnect>) => track(secureConnect(...args))) as typeof secureConnect;
+  tlsModule.connect = ((...args: Parameters<typeof secureConnect>) => {
+    // An upgrade wraps the plain socket: the listeners tls.connect puts on it ('close', 'error',
+    // 'connect', Node's own for the TLS socket's life) join its baseline; the library's must be gone.
+    const wrapped = clientSockets.find(({ socket }) => socket === (args[0] as tls.ConnectionOptions | undefined)?.socket);
+    const before = wrapped === undefined ? undefined : countListeners(wrapped.socket);
+    const secure = track(secureConnect(...args));
+    if (wrapped !== undefined && before !== undefined) {
+      const after = countListeners(wrapped.socket);
+      for (const event of WATCHED_EVENTS) wrapped.baseline[event]! += after[event]! - before[event]!;
+    }
+    return secure;
+  }) as typeof secureConnect;
   return () => {
     netModule.connect = connect;
     tlsModule.connect = secureConnect;
@@ -59,8 +79,9 @@ export async function expectClientSocketsReleased(from = 0): Promise<void> {
   const tracked = clientSockets.slice(from);
   for (const [i, { socket, baseline }] of tracked.entries()) {
     expect(socket.destroyed, `client socket ${from + i} is still open`).to.equal(true);
-    // A destroyed socket emits 'close' on a later turn; whatever listens for it may let go then.
-    if (!socket.closed) await once(socket, 'close');
+    // A destroyed socket emits 'close' when its handle has closed, turns after `closed` turned
+    // true; whatever listens for it may let go then (Node's TLS socket does, on the plain socket).
+    if (!closeEmitted.has(socket)) await once(socket, 'close');
     const now = countListeners(socket);
     for (const event of WATCHED_EVENTS) {
       const allowed = baseline[event]! + (event === 'error' ? 1 : 0);

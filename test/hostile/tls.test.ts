@@ -54,6 +54,25 @@ describe('hostile: TLS upgrades that cannot be subverted', () => {
     await h.expectReleased();
   });
 
+  it('a fragment of text shorter than a TLS record header after the 220, then a hang-up: an error, never a reply', async () => {
+    const server = await h.server((peer) =>
+      converse(peer, {
+        capabilities: ['STARTTLS', 'AUTH PLAIN'],
+        answers: { STARTTLS: async (_l, p) => (await p.send('220 go\r\n'), await p.send('25'), p.end()) },
+      }),
+    );
+    const session = h.session(options);
+    const replies: number[] = [];
+    session.replies$.subscribe((r) => replies.push(r.code));
+    const error = await errorOf(session.connect({ host: '127.0.0.1', port: server.port }, 'alice', 's3cret'));
+    // In the 220's packet the reply stream refuses it; after it, TLS waits for a record that never comes.
+    // (With the fragment in its packet, the 220 itself is refused, not emitted.)
+    expect(['ESERVERSYNC', 'ECONNRESET', 'ESHUTDOWN']).to.include(error.code);
+    expect([[220, 250], [220, 250, 220]]).to.deep.include(replies);
+    expect(server.lines).to.deep.equal([EHLO, 'STARTTLS']);
+    await h.expectReleased();
+  });
+
   it('implicit TLS met with a plain-text greeting: a TLS error, the greeting never read as a reply', async () => {
     const server = await h.server((peer) => converse(peer));
     const session = h.session({ ...options, tls: 'implicit' });
