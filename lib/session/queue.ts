@@ -1,5 +1,6 @@
-import { type Observable, Subject, type Subscription } from 'rxjs';
-import type { SmtpError } from '../errors';
+import { EMPTY, Observable, Subject, type Subscription, catchError, finalize, tap, throwError } from 'rxjs';
+import { type SmtpError, isInSync } from '../errors';
+import type { SmtpReply } from '../reply/reply';
 import type { TaskSource } from '../send/context';
 import type { CallLedger } from '../send/ledger';
 import type { MailTask } from '../send/task';
@@ -98,4 +99,42 @@ export class SessionQueue implements TaskSource {
       else entry.to.error(error);
     }
   }
+}
+
+/**
+ * A command queued behind the calls made before it, when subscribed; its replies go to the caller.
+ * An error that leaves the two sides out of step (or a 421) also errors the queue's work (the
+ * session ends); any other is the caller's alone.
+ *
+ * @example
+ * ```ts
+ * queuedCommand(queue, defer(() => conn.request({ line: 'NOOP' }))).subscribe(console.log);
+ * ```
+ */
+export function queuedCommand(queue: SessionQueue, run$: Observable<SmtpReply>): Observable<SmtpReply> {
+  return new Observable<SmtpReply>((to) => {
+    const entry: QueueEntry = {
+      kind: 'command',
+      to,
+      run$: run$.pipe(
+        tap(to),
+        catchError((err: unknown) => (endsSession(err) ? throwError(() => err) : EMPTY)),
+        finalize(() => queue.remove(entry)),
+      ),
+    };
+    queue.push(entry);
+    return () => queue.remove(entry);
+  });
+}
+
+/**
+ * A command's error that leaves the two sides out of step, or a 421: the session cannot go on.
+ *
+ * @example
+ * ```ts
+ * if (endsSession(err)) session.close(err);
+ * ```
+ */
+export function endsSession(err: unknown): boolean {
+  return !isInSync(err) || (err as SmtpError).reply?.code === 421;
 }

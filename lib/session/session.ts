@@ -1,4 +1,3 @@
-import * as tls from 'node:tls';
 import {
   BehaviorSubject,
   EMPTY,
@@ -13,7 +12,6 @@ import {
   ignoreElements,
   map,
   of,
-  tap,
   throwError,
 } from 'rxjs';
 import { abortError, aborted$ } from '../abort';
@@ -25,6 +23,7 @@ import type { Credentials } from '../dialogue/auth/mechanism';
 import type { DialogueContext } from '../dialogue/context';
 import { expectReply } from '../dialogue/expect';
 import { quit } from '../dialogue/quit';
+import { sequence } from '../dialogue/sequence';
 import type { SessionState, SessionStatus, Transition } from '../dialogue/transition';
 import { SmtpError, asSmtpError, isInSync } from '../errors';
 import type { Mail, SendOutcome, SendResult } from '../mail/mail';
@@ -39,10 +38,10 @@ import { SendWindow } from '../send/window';
 import { Connection } from '../transport/connection';
 import type { TranscriptLine } from '../transport/transcript';
 import type { Transport } from '../transport/transport';
-import { sequence } from '../dialogue/sequence';
-import { dialogue$, openConnection, tlsInfo } from './dial';
+import { dialogue$, openConnection } from './dial';
 import { keepAlive$ } from './keep-alive';
-import { type QueueEntry, SessionQueue } from './queue';
+import { type QueueEntry, SessionQueue, endsSession, queuedCommand } from './queue';
+import { nextState } from './state';
 import type { SmtpSession } from './smtp-session';
 
 /** States in which a connect is running. */
@@ -188,7 +187,7 @@ export class Session implements SmtpSession {
       if (this.queue.length === 0 && this.work.closed && this.state.status === 'connected') {
         return run$.pipe(catchError((err: unknown) => this.commandFailed(conn, err)));
       }
-      return this.enqueue(run$);
+      return queuedCommand(this.queue, run$);
     });
   }
 
@@ -219,27 +218,7 @@ export class Session implements SmtpSession {
       const refusal = this.refusal(line);
       if (refusal !== undefined) throw refusal;
       const run$ = defer(() => this.conn!.request({ line })).pipe(map((reply) => expectReply(reply, [250], line)));
-      return this.enqueue(run$);
-    });
-  }
-
-  /**
-   * Queues a command behind the calls made before it; its replies go to the caller. An error that
-   * leaves the two sides out of step (or a 421) ends the session too.
-   */
-  private enqueue(run$: Observable<SmtpReply>): Observable<SmtpReply> {
-    return new Observable<SmtpReply>((to) => {
-      const entry: QueueEntry = {
-        kind: 'command',
-        to,
-        run$: run$.pipe(
-          tap(to),
-          catchError((err: unknown) => (endsSession(err) ? throwError(() => err) : EMPTY)),
-          finalize(() => this.queue.remove(entry)),
-        ),
-      };
-      this.queue.push(entry);
-      return () => this.queue.remove(entry);
+      return queuedCommand(this.queue, run$);
     });
   }
 
@@ -408,21 +387,9 @@ export class Session implements SmtpSession {
   }
 
   private transition(step: Transition, error?: SmtpError): SessionState {
-    const previous = this.state;
-    const secure = step.status !== 'closed' && this.conn !== undefined && this.conn.isSecure;
-    const state: SessionState = { status: step.status, secure };
-    if (this.server !== undefined) state.server = this.server;
-    const mechanism = step.mechanism ?? (step.status === 'closed' ? undefined : previous.mechanism);
-    if (mechanism !== undefined && step.status !== 'connecting') state.mechanism = mechanism;
-    if (secure) state.tls = tlsInfo(this.conn!.currentSocket as tls.TLSSocket);
-    if (this.settings !== undefined && step.status !== 'closed') state.pipelining = this.settings.pipelining;
-    if (error !== undefined) state.error = error;
+    const state = nextState(this.state, step, { conn: this.conn, server: this.server, settings: this.settings }, error);
     if (!this.disposed || step.status === 'closed') this.stateSubject.next(state);
     return state;
   }
-}
 
-/** A command's error that leaves the two sides out of step, or a 421: the session cannot go on. */
-function endsSession(err: unknown): boolean {
-  return !isInSync(err) || (err as SmtpError).reply?.code === 421;
 }

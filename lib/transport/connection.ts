@@ -2,7 +2,6 @@ import type * as tls from 'node:tls';
 import {
   AsyncSubject,
   Observable,
-  type Observer,
   type SchedulerLike,
   Subject,
   Subscription,
@@ -22,6 +21,7 @@ import { readyTimeoutError, shutdownError, stalledError, upgradeError } from './
 import type { ConnectionOptions } from './connection-options';
 import { ReplyClock, within } from './deadline';
 import { type Answer, matchReplies } from './match-replies';
+import { Reading, type ReplyReader } from './reading';
 import type { ReadyEvent, SmtpSocket } from './socket';
 import { socketClosed$, socketData$, socketEvent$ } from './socket-events';
 import type { TranscriptLine } from './transcript';
@@ -54,7 +54,7 @@ const CRLF = '\r\n';
  * conn.ready$.pipe(concatMap(() => conn.read())).subscribe((greeting) => console.log(greeting.code));
  * ```
  */
-export class Connection {
+export class Connection implements ReplyReader {
   /** Every reply, in order. */
   readonly replies$: Subject<SmtpReply>;
   /** Every line written and read, redacted and sanitised. */
@@ -398,23 +398,3 @@ export class Connection {
 }
 
 function ignore(): void {}
-
-/**
- * The observer of a connection's reply stream: a class rather than three closures, since a
- * connection holds it for as long as it lives, thousands of them idle at once.
- */
-class Reading implements Observer<Answer> {
-  constructor(private readonly conn: Connection) {}
-
-  next(answer: Answer): void {
-    this.conn.answered(answer);
-  }
-
-  error(err: SmtpError): void {
-    this.conn.fail(err);
-  }
-
-  complete(): void {
-    this.conn.readEnded();
-  }
-}
