@@ -178,33 +178,38 @@ export class Connection implements ReplyReader {
     return new Observable<SmtpReply[]>((subscriber) => this.write(items, new ReplyGroup(subscriber, check)));
   }
 
-  /** Writes `items` now, their replies going to `to`; at once errors `to` on a connection that has ended. */
+  /**
+   * Writes `items` now, their replies going to `to`; at once errors `to` on a connection that has
+   * ended. Consecutive command lines go to the socket as one string (one `write` call, not one per line).
+   */
   private write(items: readonly WriteItem[], to: ReplySink): void {
-    {
-      if (this.ended) {
-        to.error(this.closedError());
-        return;
-      }
-      let lastOwed = -1;
-      for (let i = 0; i < items.length; i++) if (owesReply(items[i]!)) lastOwed = i;
-      this.batches.hold(this.socket);
-      for (let i = 0; i < items.length; i++) {
-        const item = items[i]!;
-        if ('raw' in item) {
-          if (item.raw.length > 0) this.socket.write(item.raw);
-          continue;
-        }
-        const final = i === lastOwed;
-        if ('reply' in item) {
-          this.enqueue({ command: item.reply, to, redactReply: false, last: false, final });
-          continue;
-        }
-        this.enqueue({ command: item.redacted ?? item.line, to, redactReply: item.redactReply === true, last: item.last === true, final });
-        logTranscript(this.transcript$, 'client', item.redacted ?? item.line, false);
-        this.socket.write(item.line + CRLF);
-      }
-      if (lastOwed < 0) to.complete();
+    if (this.ended) {
+      to.error(this.closedError());
+      return;
     }
+    let lastOwed = -1;
+    for (let i = 0; i < items.length; i++) if (owesReply(items[i]!)) lastOwed = i;
+    this.batches.hold(this.socket);
+    let lines = '';
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      if ('raw' in item) {
+        if (lines.length > 0) this.socket.write(lines);
+        lines = '';
+        if (item.raw.length > 0) this.socket.write(item.raw);
+        continue;
+      }
+      const final = i === lastOwed;
+      if ('reply' in item) {
+        this.enqueue({ command: item.reply, to, redactReply: false, last: false, final });
+        continue;
+      }
+      this.enqueue({ command: item.redacted ?? item.line, to, redactReply: item.redactReply === true, last: item.last === true, final });
+      logTranscript(this.transcript$, 'client', item.redacted ?? item.line, false);
+      lines += item.line + CRLF;
+    }
+    if (lines.length > 0) this.socket.write(lines);
+    if (lastOwed < 0) to.complete();
   }
 
   /** Writes raw bytes (message content); returns false when the socket's buffer is full. */

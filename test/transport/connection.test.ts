@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import * as net from 'node:net';
 import { expect } from 'chai';
 import { firstValueFrom, lastValueFrom, tap, toArray } from 'rxjs';
@@ -7,7 +7,7 @@ import { SmtpError } from '../../lib/errors';
 import type { SmtpReply } from '../../lib/reply/reply';
 import { resolveReplyLimits } from '../../lib/reply/reply-parser';
 import { Connection } from '../../lib/transport/connection';
-import { openSocket } from '../../lib/transport/socket';
+import { type SmtpSocket, openSocket } from '../../lib/transport/socket';
 import { connection, drain, errorOf, fakeTime, gate, openConnection, tracked, turns } from '../fixtures/connection';
 import { checkLeaks } from '../fixtures/handles';
 import { type ScriptedServer, type Step, scriptedServer } from '../fixtures/scripted-server';
@@ -238,7 +238,7 @@ describe('transport/connection', () => {
   });
 
   describe('writing', () => {
-    it('writes a batch of commands in one socket write (cork): one read on the server', async () => {
+    it('writes a batch of commands as one string in one socket write (cork): one read on the server', async () => {
       const c = await connectedTo([
         { expect: 'MAIL FROM:<a@b.test>', send: '250 ok\r\n' },
         { expect: 'RCPT TO:<c@d.test>', send: '250 ok\r\n' },
@@ -247,19 +247,28 @@ describe('transport/connection', () => {
       ]);
       // The server runs in this process and cannot read between two synchronous writes, so its reads
       // would look the same without cork; the stream's own calls show whether it was one write.
-      const stream = c.currentSocket as unknown as { _write: unknown; _writev: unknown };
+      const socket = c.currentSocket;
+      const stream = socket as unknown as { _write: unknown; _writev: unknown };
+      const calls = sinon.spy(socket, 'write');
       const single = sinon.spy(stream, '_write');
       const vector = sinon.spy(stream, '_writev');
       const replies = drain(c.send([{ line: 'MAIL FROM:<a@b.test>' }, { line: 'RCPT TO:<c@d.test>' }, { line: 'DATA' }]));
+      expect(calls.args.map(([chunk]) => String(chunk))).to.deep.equal(['MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n']);
       // Corked until the next tick, when it leaves in one write.
-      expect(vector.callCount).to.equal(0);
+      expect(single.callCount + vector.callCount).to.equal(0);
       await new Promise<void>((resolve) => process.nextTick(resolve));
-      expect(single.callCount).to.equal(0);
-      expect(vector.callCount).to.equal(1);
-      const chunks = vector.firstCall.args[0] as { chunk: Buffer | string }[];
-      expect(chunks.map(({ chunk }) => String(chunk))).to.deep.equal(['MAIL FROM:<a@b.test>\r\n', 'RCPT TO:<c@d.test>\r\n', 'DATA\r\n']);
+      expect(single.callCount + vector.callCount).to.equal(1);
       await replies;
       expect(server!.reads).to.deep.equal([['MAIL FROM:<a@b.test>', 'RCPT TO:<c@d.test>', 'DATA']]);
+    });
+
+    it('writes the lines before and after raw bytes in their order, each run of lines as one string', () => {
+      const socket = new FakeLineSocket();
+      const c = new Connection(socket as unknown as SmtpSocket, 'connect', { timeout: 1000, limits: resolveReplyLimits() });
+      socket.emit('connect');
+      c.send([{ line: 'BDAT 5' }, { raw: Buffer.from('hello') }, { line: 'BDAT 0 LAST' }, { line: 'NOOP' }]).subscribe({ error: () => {} });
+      expect(socket.writes).to.deep.equal(['BDAT 5\r\n', 'hello', 'BDAT 0 LAST\r\nNOOP\r\n']);
+      c.destroy();
     });
 
     it('writes raw bytes and reply placeholders in the same write, one Observable per expected reply', async () => {
@@ -390,3 +399,28 @@ describe('transport/connection', () => {
     });
   });
 });
+
+/** A socket that only records what is written to it (each `write` call as a string). */
+class FakeLineSocket extends EventEmitter {
+  readonly writes: string[] = [];
+  readonly writableLength = 0;
+  readonly writableHighWaterMark = 16_384;
+  destroyed = false;
+
+  write(data: string | Uint8Array): boolean {
+    this.writes.push(typeof data === 'string' ? data : Buffer.from(data).toString('latin1'));
+    return true;
+  }
+  cork(): void {}
+  uncork(): void {}
+  pause(): this {
+    return this;
+  }
+  resume(): this {
+    return this;
+  }
+  destroy(): this {
+    this.destroyed = true;
+    return this;
+  }
+}
