@@ -150,7 +150,7 @@ async function startChildServer(script: string, args: string[]): Promise<{ port:
 }
 
 /** A figure's child process that runs longer than this is stuck: it is killed and the run fails. */
-const CHILD_TIMEOUT_MS = 120_000;
+const CHILD_TIMEOUT_MS = 300_000;
 
 /**
  * Runs a script of `bench/` in a fresh Node process (with `env` added to this one's) and returns
