@@ -30,7 +30,7 @@ const FULL: Sizes = {
   sessions: 500,
   sessionRounds: 5,
   tlsSessions: 300,
-  sessionWarmUp: 3000,
+  sessionWarmUp: 6000,
   idleSessions: 1000,
   parserMegabytes: 32,
   parserRounds: 7,

@@ -53,8 +53,9 @@ export async function sessions(builds: Builds, port: number, count: number, roun
  * Unmeasured rounds of `count` sessions that give each client at least `warmUp` sessions before the
  * first measured round (at least one round). Code that runs once a session is optimised by V8 only
  * after thousands of sessions: rx-smtp's rebuilt core, with more and smaller functions than the old
- * one, ran its sessions 2,500 to 3,000 at 0.6x to 0.8x of its later rate (bench/README.md), so a
- * shorter warm-up measured V8's compiler rather than the client.
+ * one, ran its sessions 2,500 to 3,000 at 0.6x to 0.8x of its later rate (bench/README.md), and in
+ * a fresh process (the figures run in one each) 3,000 were not enough (0.82x the old core, against
+ * 0.99x after 6,000), so a shorter warm-up measured V8's compiler rather than the client.
  *
  * @example
  * ```ts
