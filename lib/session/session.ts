@@ -391,5 +391,4 @@ export class Session implements SmtpSession {
     if (!this.disposed || step.status === 'closed') this.stateSubject.next(state);
     return state;
   }
-
 }
