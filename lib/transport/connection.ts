@@ -61,12 +61,10 @@ export class Connection implements ReplyReader {
   readonly transcript$: Subject<TranscriptLine>;
   /** Made when first asked for: most connections end with nobody listening. */
   private endedSubject: AsyncSubject<void> | undefined;
-  /** Completes when the socket is connected (for implicit TLS: once the handshake is done). */
-  readonly ready$: Observable<void>;
 
   private socket: SmtpSocket;
-  /** Sockets under the current one (the plain socket under TLS), destroyed with it. */
-  private readonly underlying: SmtpSocket[] = [];
+  /** The plain socket under TLS after an upgrade, destroyed with it. */
+  private plain: SmtpSocket | undefined;
   private readonly waiting = new WaiterQueue();
   /** The oldest waiting command's deadline (see {@link ReplyClock}). */
   private readonly clock: ReplyClock;
@@ -77,8 +75,11 @@ export class Connection implements ReplyReader {
   private readyWait = Subscription.EMPTY;
   /** The TLS socket's new sessions (tickets) going to `onTlsSession`, when the connection keeps them. */
   private tlsWatch = Subscription.EMPTY;
-  /** Completes when the current socket is ready; made afresh for the TLS socket of an upgrade. */
-  private ready!: AsyncSubject<void>;
+  /**
+   * Completes when the current socket is ready; made afresh for the TLS socket of an upgrade, and let
+   * go once the socket is ready (an idle connection, one of thousands, holds none).
+   */
+  private ready: AsyncSubject<void> | undefined;
   private connected = false;
   /** The current socket speaks TLS (implicit TLS, or since the upgrade). */
   private tls = false;
@@ -101,7 +102,12 @@ export class Connection implements ReplyReader {
     this.replies$ = options.sinks?.replies ?? new Subject<SmtpReply>();
     this.transcript$ = options.sinks?.transcript ?? new Subject<TranscriptLine>();
     this.clock = new ReplyClock(options.timeout, this.scheduler, this.waiting, this);
-    this.ready$ = this.listen(socket, readyEvent);
+    this.listen(socket, readyEvent);
+  }
+
+  /** Completes when the current socket is connected (for implicit TLS, and during an upgrade, once the handshake is done); errors if the connection ends first. */
+  get ready$(): Observable<void> {
+    return this.ready ?? readyNow$;
   }
 
   /** Emits once when the connection ends, by any cause, and completes; {@link closedError} says why. */
@@ -258,7 +264,7 @@ export class Connection implements ReplyReader {
       this.plainEnded = false;
       this.upgrading = true;
       const secure = (this.options.transport ?? nodeTransport).upgrade(plain, tlsOptions);
-      this.underlying.push(plain);
+      this.plain = plain;
       this.socket = secure;
       return this.listen(secure, 'secureConnect');
     });
@@ -284,7 +290,7 @@ export class Connection implements ReplyReader {
    * socket's close, matched to the waiting commands — and the reply deadline over them.
    */
   private listen(socket: SmtpSocket, readyEvent: ReadyEvent): Observable<void> {
-    this.ready = new AsyncSubject<void>();
+    const ready = (this.ready = new AsyncSubject<void>());
     this.tls = readyEvent === 'secureConnect';
     const onTlsSession = this.options.onTlsSession;
     if (this.tls && onTlsSession !== undefined) this.tlsWatch = fromEvent(socket, 'session', (session: Buffer) => session).subscribe(onTlsSession);
@@ -300,7 +306,7 @@ export class Connection implements ReplyReader {
       takeUntil(socketClosed$(socket)),
     );
     this.reading = replies$.pipe(matchReplies(this.waiting, this.waiting)).subscribe(new Reading(this));
-    return this.ready.asObservable();
+    return ready.asObservable();
   }
 
   /** Stops listening to the current socket (the upgrade moves to another; the end to none). */
@@ -317,8 +323,10 @@ export class Connection implements ReplyReader {
     this.upgrading = false;
     this.connected = true;
     this.updateBusy();
-    this.ready.next();
-    this.ready.complete();
+    const ready = this.ready;
+    this.ready = undefined;
+    ready?.next();
+    ready?.complete();
   }
 
   /** RFC 3207 4: the 220 to STARTTLS is the last plain-text reply; nothing may follow it in clear. */
@@ -336,7 +344,8 @@ export class Connection implements ReplyReader {
   /** A reply came, and the command it answers (see {@link Reading}). */
   answered({ reply, waiter }: Answer): void {
     logTranscript(this.transcript$, 'server', reply, waiter?.redactReply === true);
-    this.replies$.next(reply);
+    // Only when someone listens: a Subject keeps a copy of its observers from its first `next`.
+    if (this.replies$.observed) this.replies$.next(reply);
     if (waiter === undefined) return; // the reply stream errors right after
     // After the last plain-text reply, stop reading: what follows belongs to TLS or is an attack.
     if (waiter.last && reply.code === 220) this.socket.pause();
@@ -382,7 +391,7 @@ export class Connection implements ReplyReader {
     this.unwire();
     this.clock.update(false, false);
     // A destroyed socket may still report a late write error; nobody is listening for it any more.
-    for (const socket of [this.socket, ...this.underlying]) {
+    for (const socket of this.plain === undefined ? [this.socket] : [this.socket, this.plain]) {
       socket.on('error', ignore);
       socket.destroy();
     }
@@ -391,7 +400,7 @@ export class Connection implements ReplyReader {
     if (this.waiting.length > 0 || !this.connected) {
       const reason = this.closedError();
       for (const waiter of this.waiting.drain()) waiter.to.error(reason);
-      this.ready.error(reason);
+      this.ready?.error(reason);
     }
     if (failed && error !== undefined) this.options.sinks?.failure(error);
     this.endedSubject?.next();
@@ -403,3 +412,6 @@ export class Connection implements ReplyReader {
 }
 
 function ignore(): void {}
+
+/** The ready$ of a connection whose socket is ready: emits at once and completes. */
+const readyNow$: Observable<void> = of(undefined);

@@ -179,6 +179,16 @@ describe('transport/connection', () => {
   });
 
   describe('the end of the connection', () => {
+    it('ready$ read after the socket was ready, even after the end, emits once and completes; read after an end before it, errors', async () => {
+      const c = await connectedTo([{ stall: true }]);
+      expect(await drain(c.ready$)).to.deep.equal([undefined]);
+      c.destroy();
+      expect(await drain(c.ready$)).to.deep.equal([undefined]);
+      const never = connection(server!.port, TIMEOUT_MS);
+      never.destroy();
+      expect((await errorOf(never.ready$)).code).to.equal('ESHUTDOWN');
+    });
+
     it('fails every waiting command with one ESHUTDOWN naming the oldest when the server closes', async () => {
       const c = await connectedTo([{ expect: 'NOOP' }, { expect: 'RSET' }, { close: true }]);
       const [first, second] = await Promise.all([errorOf(c.send([{ line: 'NOOP' }, { line: 'RSET' }])), errorOf(c.request({ line: 'QUIT' }))]);
