@@ -29,13 +29,11 @@ import { logTranscript } from './transcript-log';
 import { TickBatches } from './tick-batch';
 import { type ReplyCheck, ReplyGroup } from './reply-group';
 import { nodeTransport } from './transport';
-import { type CommandSpec, type WriteItem, owesReply } from './write-batch';
+import { type CommandSpec, type WriteItem, writeItems } from './write-batch';
 import { type ReplySink, type Waiter, WaiterQueue } from './waiters';
 
 export type { CommandSpec, WriteItem } from './write-batch';
 export type { ConnectionOptions } from './connection-options';
-
-const CRLF = '\r\n';
 
 /**
  * One SMTP connection. The socket's bytes go through `parseReplies` into a stream of replies that
@@ -184,38 +182,11 @@ export class Connection implements ReplyReader {
     return new Observable<SmtpReply[]>((subscriber) => this.write(items, new ReplyGroup(subscriber, check)));
   }
 
-  /**
-   * Writes `items` now, their replies going to `to`; at once errors `to` on a connection that has
-   * ended. Consecutive command lines go to the socket as one string (one `write` call, not one per line).
-   */
+  /** Writes `items` now (see {@link writeItems}), their replies going to `to`; at once errors `to` on a connection that has ended. */
   private write(items: readonly WriteItem[], to: ReplySink): void {
-    if (this.ended) {
-      to.error(this.closedError());
-      return;
-    }
-    let lastOwed = -1;
-    for (let i = 0; i < items.length; i++) if (owesReply(items[i]!)) lastOwed = i;
+    if (this.ended) return to.error(this.closedError());
     this.batches.hold(this.socket);
-    let lines = '';
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]!;
-      if ('raw' in item) {
-        if (lines.length > 0) this.socket.write(lines);
-        lines = '';
-        if (item.raw.length > 0) this.socket.write(item.raw);
-        continue;
-      }
-      const final = i === lastOwed;
-      if ('reply' in item) {
-        this.enqueue({ command: item.reply, to, redactReply: false, last: false, final });
-        continue;
-      }
-      this.enqueue({ command: item.redacted ?? item.line, to, redactReply: item.redactReply === true, last: item.last === true, final });
-      logTranscript(this.transcript$, 'client', item.redacted ?? item.line, false);
-      lines += item.line + CRLF;
-    }
-    if (lines.length > 0) this.socket.write(lines);
-    if (lastOwed < 0) to.complete();
+    if (!writeItems(this.socket, items, to, this.transcript$, (waiter) => this.enqueue(waiter))) to.complete();
   }
 
   /** Writes raw bytes (message content); returns false when the socket's buffer is full. */

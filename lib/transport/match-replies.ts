@@ -4,7 +4,6 @@ import { type SmtpReply, formatReply } from '../reply/reply';
 import { sanitize } from '../reply/sanitize';
 import type { ReplyBudget, Waiter, WaiterQueue } from './waiters';
 
-
 /** A reply and the command it answers; `waiter` is undefined for a reply to nothing (the stream then errors). */
 export interface Answer {
   readonly reply: SmtpReply;

@@ -1,3 +1,10 @@
+import type { Subject } from 'rxjs';
+import type { TranscriptLine } from './transcript';
+import { logTranscript } from './transcript-log';
+import type { ReplySink, Waiter } from './waiters';
+
+const CRLF = '\r\n';
+
 /** One command line to write, and how to treat it and its reply. */
 export interface CommandSpec {
   /** The line without CRLF. */
@@ -29,4 +36,46 @@ export type WriteItem = CommandSpec | { raw: Uint8Array } | { reply: string };
  */
 export function owesReply(item: WriteItem): item is CommandSpec | { reply: string } {
   return !('raw' in item);
+}
+
+/**
+ * Writes `items` to `socket` in order: each run of command lines as one string (one `write` call,
+ * not one per line), raw bytes as they are. Each item owed a reply becomes a waiter for `to`, handed
+ * to `owe` before its line is written (the last one `final`), and each command goes on the
+ * transcript as written (redacted). Returns whether any reply is owed.
+ *
+ * @example
+ * ```ts
+ * if (!writeItems(socket, items, to, transcript$, (waiter) => waiting.push(waiter))) to.complete();
+ * ```
+ */
+export function writeItems(
+  socket: { write(data: string | Uint8Array): boolean },
+  items: readonly WriteItem[],
+  to: ReplySink,
+  transcript$: Subject<TranscriptLine>,
+  owe: (waiter: Waiter) => void,
+): boolean {
+  let lastOwed = -1;
+  for (let i = 0; i < items.length; i++) if (owesReply(items[i]!)) lastOwed = i;
+  let lines = '';
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if ('raw' in item) {
+      if (lines.length > 0) socket.write(lines);
+      lines = '';
+      if (item.raw.length > 0) socket.write(item.raw);
+      continue;
+    }
+    const final = i === lastOwed;
+    if ('reply' in item) {
+      owe({ command: item.reply, to, redactReply: false, last: false, final });
+      continue;
+    }
+    owe({ command: item.redacted ?? item.line, to, redactReply: item.redactReply === true, last: item.last === true, final });
+    logTranscript(transcript$, 'client', item.redacted ?? item.line, false);
+    lines += item.line + CRLF;
+  }
+  if (lines.length > 0) socket.write(lines);
+  return lastOwed >= 0;
 }

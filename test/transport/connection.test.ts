@@ -1,4 +1,4 @@
-import { EventEmitter, once } from 'node:events';
+import { once } from 'node:events';
 import * as net from 'node:net';
 import { expect } from 'chai';
 import { firstValueFrom, lastValueFrom, tap, toArray } from 'rxjs';
@@ -7,7 +7,7 @@ import { SmtpError } from '../../lib/errors';
 import type { SmtpReply } from '../../lib/reply/reply';
 import { resolveReplyLimits } from '../../lib/reply/reply-parser';
 import { Connection } from '../../lib/transport/connection';
-import { type SmtpSocket, openSocket } from '../../lib/transport/socket';
+import { openSocket } from '../../lib/transport/socket';
 import { connection, drain, errorOf, fakeTime, gate, openConnection, tracked, turns } from '../fixtures/connection';
 import { checkLeaks } from '../fixtures/handles';
 import { type ScriptedServer, type Step, scriptedServer } from '../fixtures/scripted-server';
@@ -272,15 +272,6 @@ describe('transport/connection', () => {
       expect(server!.reads).to.deep.equal([['MAIL FROM:<a@b.test>', 'RCPT TO:<c@d.test>', 'DATA']]);
     });
 
-    it('writes the lines before and after raw bytes in their order, each run of lines as one string', () => {
-      const socket = new FakeLineSocket();
-      const c = new Connection(socket as unknown as SmtpSocket, 'connect', { timeout: 1000, limits: resolveReplyLimits() });
-      socket.emit('connect');
-      c.send([{ line: 'BDAT 5' }, { raw: Buffer.from('hello') }, { line: 'BDAT 0 LAST' }, { line: 'NOOP' }]).subscribe({ error: () => {} });
-      expect(socket.writes).to.deep.equal(['BDAT 5\r\n', 'hello', 'BDAT 0 LAST\r\nNOOP\r\n']);
-      c.destroy();
-    });
-
     it('writes raw bytes and reply placeholders in the same write, one Observable per expected reply', async () => {
       const c = await connectedTo([
         { expect: 'BDAT 5 LAST' },
@@ -409,28 +400,3 @@ describe('transport/connection', () => {
     });
   });
 });
-
-/** A socket that only records what is written to it (each `write` call as a string). */
-class FakeLineSocket extends EventEmitter {
-  readonly writes: string[] = [];
-  readonly writableLength = 0;
-  readonly writableHighWaterMark = 16_384;
-  destroyed = false;
-
-  write(data: string | Uint8Array): boolean {
-    this.writes.push(typeof data === 'string' ? data : Buffer.from(data).toString('latin1'));
-    return true;
-  }
-  cork(): void {}
-  uncork(): void {}
-  pause(): this {
-    return this;
-  }
-  resume(): this {
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    return this;
-  }
-}
